@@ -1,0 +1,29 @@
+# Shared settings for c360's scripts. Sourced, never run.
+# Every value can be overridden from the environment.
+C360_ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+PG_MAJOR="${PG_MAJOR:-15}"
+PG_BIN="${PG_BIN:-/usr/lib/postgresql/${PG_MAJOR}/bin}"
+PG_CONFIG="${PG_CONFIG:-${PG_BIN}/pg_config}"
+PGRX_VERSION="0.18.0"
+# The project-local cluster: its own data directory, port and socket directory,
+# run as the `postgres` OS user because PostgreSQL refuses to run as root.
+C360_PGDATA="${C360_PGDATA:-${C360_ROOT}/target/c360-cluster/data}"
+C360_PGSOCK="${C360_PGSOCK:-${C360_ROOT}/target/c360-cluster/run}"
+C360_PGPORT="${C360_PGPORT:-54360}"
+C360_PGUSER="${C360_PGUSER:-postgres}"
+# The database cargo-pgrx starts for its #[pg_test]s lives apart from ours.
+C360_PGRX_TEST_PGDATA="${C360_PGRX_TEST_PGDATA:-/tmp/c360-pgrx-test-pgdata}"
+export PATH="${HOME}/.cargo/bin:${PATH}"
+
+log() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
+die() { printf 'error: %s\n' "$*" >&2; exit 1; }
+
+# Run a command as the cluster's OS user (root cannot run PostgreSQL).
+as_pg() {
+  if [ "$(id -un)" = "$C360_PGUSER" ]; then "$@"; else sudo -u "$C360_PGUSER" -- "$@"; fi
+}
+
+# psql against the project-local cluster; extra arguments are passed through.
+c360_psql() {
+  as_pg "$PG_BIN/psql" -X -v ON_ERROR_STOP=1 -h "$C360_PGSOCK" -p "$C360_PGPORT" -U "$C360_PGUSER" "$@"
+}

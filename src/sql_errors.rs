@@ -1,0 +1,15 @@
+//! Errors in PostgreSQL's own style: a short lower-case message, the facts in
+//! DETAIL, what to do in HINT, and the right SQLSTATE. A Rust panic must never
+//! be what the user reads.
+use pgrx::pg_sys::panic::ErrorReport;
+use pgrx::prelude::*;
+
+/// Raises an ERROR with SQLSTATE, message, detail and optional hint.
+pub fn raise(code: PgSqlErrorCode, message: impl Into<String>, detail: impl Into<String>, hint: Option<&str>) -> ! {
+    let mut report = ErrorReport::new(code, message.into(), "c360").set_detail(detail);
+    if let Some(hint) = hint {
+        report = report.set_hint(hint);
+    }
+    report.report(PgLogLevel::ERROR);
+    unreachable!("ereport(ERROR) returned")
+}

@@ -1,0 +1,26 @@
+-- Installing c360: one CREATE EXTENSION puts everything in schema c360.
+SET client_min_messages = warning;
+DROP EXTENSION IF EXISTS c360 CASCADE;
+CREATE EXTENSION c360;
+
+-- The library and the installed SQL agree on the version, the schema is
+-- c360 and the extension cannot be relocated.
+SELECT e.extname, e.extversion = c360.version() AS versions_match,
+       n.nspname AS schema, e.extrelocatable
+FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
+WHERE e.extname = 'c360';
+
+-- No object of the extension lives outside schema c360.
+SELECT obj.type, obj.identity
+FROM pg_depend d
+JOIN pg_extension e ON d.refclassid = 'pg_extension'::regclass AND d.refobjid = e.oid
+CROSS JOIN LATERAL pg_identify_object(d.classid, d.objid, 0) AS obj
+WHERE e.extname = 'c360' AND d.deptype = 'e'
+  AND obj.schema IS DISTINCT FROM 'c360';
+
+-- Every function pins its search_path, so objects a user creates in another
+-- schema can never be picked up by c360's code.
+SELECT p.oid::regprocedure AS function_without_pinned_search_path
+FROM pg_proc p
+WHERE p.pronamespace = 'c360'::regnamespace
+  AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) c WHERE c LIKE 'search_path=%');
