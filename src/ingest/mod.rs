@@ -1,2 +1,372 @@
 //! Ingest: CSV files and staged rows into the typed tables, losing nothing.
+//!
+//! The flow (see README "Loading data"):
+//! 1. rows reach a staging table `c360.stage_<source>` (all text), either
+//!    client-side through `\copy c360.<source>_csv FROM ... CSV HEADER` or
+//!    server-side through [`import_csv`];
+//! 2. `c360.ingest()` (sql/ingest.sql) validates every staged row with the
+//!    checkers below and promotes it into the typed tables or `c360.rejects`.
+//!
+//! The pure parts live in `csv_reader`, `values` and `online_retail`; this
+//! file is the pgrx layer.
 pub mod csv_reader;
+pub mod online_retail;
+pub mod values;
+
+use crate::sql_errors::raise;
+use csv_reader::{CsvOptions, CsvReader, Encoding, Item};
+use pgrx::datum::DatumWithOid;
+use pgrx::prelude::*;
+use values::{Kind, Refusal};
+
+extension_sql_file!("../../sql/tables.sql", name = "tables", requires = ["bootstrap"]);
+extension_sql_file!(
+    "../../sql/ingest.sql",
+    name = "ingest",
+    requires = ["tables", check_value, online_retail_line_problem, normalize_customer_id]
+);
+
+fn refusal_array(r: Result<(), Refusal>) -> Option<Vec<String>> {
+    r.err().map(|r| vec![r.reason.to_string(), r.message])
+}
+
+/// Checks one staged text value. Returns NULL when it is acceptable, or
+/// `{reason, message}` naming the column and the value. `kind` is one of
+/// text, integer, decimal, timestamp, date.
+#[pg_extern(immutable, parallel_safe)]
+#[search_path(pg_catalog)]
+fn check_value(column: &str, value: Option<&str>, kind: &str, required: bool) -> Option<Vec<String>> {
+    let Some(kind) = Kind::parse(kind) else {
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            format!("unknown value kind \"{kind}\""),
+            "check_value accepts the kinds text, integer, decimal, timestamp and date.",
+            None,
+        )
+    };
+    refusal_array(values::check(column, value, kind, required))
+}
+
+/// Applies the Online Retail rules (SPEC.md §3) to one line. NULL for a sale
+/// or return line, otherwise `{reason, message}`.
+#[pg_extern(immutable, parallel_safe)]
+#[search_path(pg_catalog)]
+fn online_retail_line_problem(
+    invoice_no: Option<&str>,
+    stock_code: Option<&str>,
+    quantity: Option<&str>,
+    invoice_date: Option<&str>,
+    unit_price: Option<&str>,
+    customer_id: Option<&str>,
+) -> Option<Vec<String>> {
+    let line = online_retail::Line { invoice_no, stock_code, quantity, invoice_date, unit_price, customer_id };
+    refusal_array(online_retail::classify(&line).map(|_| ()))
+}
+
+/// `17850.0` -> `17850`: the Online Retail CustomerID as c360 stores it.
+#[pg_extern(immutable, strict, parallel_safe)]
+#[search_path(pg_catalog)]
+fn normalize_customer_id(raw: &str) -> &str {
+    online_retail::normalize_customer_id(raw)
+}
+
+/// Lower-cased letters and digits only: "InvoiceNo" and "invoice_no" match.
+fn header_key(name: &str) -> String {
+    name.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).collect()
+}
+
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+/// The staging table of `source` and its CSV columns, from the catalog: the
+/// SQL schema is the single definition of each source's shape.
+fn staging_columns(source: &str) -> (String, Vec<String>) {
+    let found = Spi::get_two_with_args::<String, Vec<String>>(
+        "SELECT c.oid::regclass::text, array_agg(a.attname::text ORDER BY a.attnum)
+         FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
+         WHERE c.relnamespace = 'c360'::regnamespace AND c.relname = 'stage_' || $1
+           AND a.attnum > 0 AND NOT a.attisdropped AND a.attname NOT IN ('load_id', 'line_no')
+         GROUP BY c.oid",
+        &[source.into()],
+    );
+    match found {
+        Ok((Some(table), Some(columns))) => (table, columns),
+        _ => {
+            let known = Spi::get_one::<String>(
+                "SELECT string_agg(substr(relname, 7), ', ' ORDER BY relname) FROM pg_class
+                 WHERE relnamespace = 'c360'::regnamespace AND relname LIKE 'stage\\_%' AND relkind = 'r'",
+            )
+            .ok()
+            .flatten()
+            .unwrap_or_default();
+            raise(
+                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                format!("unknown source \"{source}\""),
+                format!("The known sources are: {known}."),
+                Some("Name the shape of the file: online_retail for the flat invoice-line file, or one of the five normalized extracts."),
+            )
+        }
+    }
+}
+
+fn require_server_file_access(path: &str) {
+    let allowed = Spi::get_one::<bool>("SELECT pg_catalog.pg_has_role(current_user, 'pg_read_server_files', 'USAGE')")
+        .ok()
+        .flatten()
+        .unwrap_or(false);
+    if !allowed {
+        raise(
+            PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            "permission denied to read server files",
+            format!("import_csv reads \"{path}\" on the database server, which needs superuser or membership in pg_read_server_files."),
+            Some("Ask a DBA for pg_read_server_files, or load the file client-side with \\copy c360.<source>_csv FROM 'file.csv' CSV HEADER."),
+        );
+    }
+}
+
+/// Where each file column goes: `slots[i]` is the staging column index of
+/// file field `i`.
+fn map_header(fields: &[String], columns: &[String]) -> Option<Vec<usize>> {
+    let keys: Vec<String> = columns.iter().map(|c| header_key(c)).collect();
+    let slots: Option<Vec<usize>> =
+        fields.iter().map(|f| keys.iter().position(|k| *k == header_key(f))).collect();
+    let slots = slots?;
+    let mut seen = slots.clone();
+    seen.sort_unstable();
+    seen.dedup();
+    (seen.len() == columns.len() && slots.len() == columns.len()).then_some(slots)
+}
+
+const BATCH_ROWS: usize = 10_000;
+
+struct Stager {
+    load_id: i64,
+    insert_rows: String,
+    columns: usize,
+    lines: Vec<i64>,
+    values: Vec<Vec<Option<String>>>,
+    reject_lines: Vec<i64>,
+    reject_reasons: Vec<String>,
+    reject_messages: Vec<String>,
+    reject_raw_text: Vec<Option<String>>,
+    reject_raw_fields: Vec<Option<String>>,
+    rejected: i64,
+}
+
+impl Stager {
+    fn new(load_id: i64, table: &str, columns: &[String]) -> Self {
+        let names: Vec<String> = columns.iter().map(|c| quote_ident(c)).collect();
+        let arrays: Vec<String> = (0..columns.len()).map(|i| format!("${}::text[]", i + 3)).collect();
+        let insert_rows = format!(
+            "INSERT INTO {table} (load_id, line_no, {}) SELECT $1, u.* FROM unnest($2::bigint[], {}) AS u",
+            names.join(", "),
+            arrays.join(", ")
+        );
+        Stager {
+            load_id,
+            insert_rows,
+            columns: columns.len(),
+            lines: Vec::new(),
+            values: vec![Vec::new(); columns.len()],
+            reject_lines: Vec::new(),
+            reject_reasons: Vec::new(),
+            reject_messages: Vec::new(),
+            reject_raw_text: Vec::new(),
+            reject_raw_fields: Vec::new(),
+            rejected: 0,
+        }
+    }
+
+    fn stage(&mut self, line: u64, fields: Vec<String>, slots: &[usize]) {
+        let mut row: Vec<Option<String>> = vec![None; self.columns];
+        for (field, &slot) in fields.into_iter().zip(slots) {
+            row[slot] = Some(field);
+        }
+        for (col, value) in self.values.iter_mut().zip(row) {
+            col.push(value);
+        }
+        self.lines.push(line as i64);
+        if self.lines.len() >= BATCH_ROWS {
+            self.flush();
+        }
+    }
+
+    fn reject(&mut self, line: u64, reason: &str, message: String, raw_text: Option<String>, raw_fields: Option<&[String]>) {
+        self.reject_lines.push(line as i64);
+        self.reject_reasons.push(reason.to_string());
+        self.reject_messages.push(message);
+        self.reject_raw_text.push(raw_text);
+        self.reject_raw_fields.push(raw_fields.map(|f| serde_json::to_string(f).unwrap_or_default()));
+        if self.reject_lines.len() >= BATCH_ROWS {
+            self.flush();
+        }
+    }
+
+    fn flush(&mut self) {
+        if !self.lines.is_empty() {
+            let mut args: Vec<DatumWithOid> = vec![self.load_id.into(), std::mem::take(&mut self.lines).into()];
+            for col in self.values.iter_mut() {
+                args.push(std::mem::take(col).into());
+            }
+            Spi::run_with_args(&self.insert_rows, &args).unwrap_or_else(|e| spi_failed("staging rows", e));
+        }
+        if !self.reject_lines.is_empty() {
+            self.rejected += self.reject_lines.len() as i64;
+            Spi::run_with_args(
+                "INSERT INTO c360.rejects (load_id, source, line_no, reason, message, raw_text, raw_values)
+                 SELECT $1, l.source, u.line, u.reason, u.message, u.raw_text, u.raw_values::jsonb
+                 FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[])
+                      AS u(line, reason, message, raw_text, raw_values)
+                 CROSS JOIN (SELECT source FROM c360.load_log WHERE load_id = $1) AS l",
+                &[
+                    self.load_id.into(),
+                    std::mem::take(&mut self.reject_lines).into(),
+                    std::mem::take(&mut self.reject_reasons).into(),
+                    std::mem::take(&mut self.reject_messages).into(),
+                    std::mem::take(&mut self.reject_raw_text).into(),
+                    std::mem::take(&mut self.reject_raw_fields).into(),
+                ],
+            )
+            .unwrap_or_else(|e| spi_failed("recording rejects", e));
+        }
+    }
+}
+
+fn spi_failed(what: &str, e: pgrx::spi::SpiError) -> ! {
+    raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("c360 import failed while {what}"), e.to_string(), None)
+}
+
+/// Reads a CSV file on the database server into the staging table of
+/// `source` (`c360.stage_<source>`), one load. Malformed records (wrong field
+/// count, unterminated quote, invalid encoding, NUL byte) go to
+/// `c360.rejects` with their line and raw text; nothing aborts the file.
+///
+/// `header`: NULL detects it (the first record is a header when its names
+/// match the source's columns, in any order and spelling such as
+/// InvoiceNo/invoice_no); true requires it; false means none.
+/// `encoding`: UTF8 (default) or LATIN1. Follow with `c360.ingest()`.
+#[pg_extern(volatile, parallel_unsafe)]
+#[search_path(pg_catalog, pg_temp)]
+fn import_csv(
+    source: &str,
+    path: &str,
+    header: default!(Option<bool>, "NULL"),
+    delimiter: default!(&str, "','"),
+    quote: default!(&str, "'\"'"),
+    encoding: default!(&str, "'UTF8'"),
+) -> TableIterator<'static, (name!(load_id, i64), name!(rows_read, i64), name!(rows_staged, i64), name!(rows_rejected, i64))>
+{
+    require_server_file_access(path);
+    let (table, columns) = staging_columns(source);
+    let single_byte = |what: &str, v: &str| -> u8 {
+        match v.as_bytes() {
+            [b] if b.is_ascii() && *b != b'\n' && *b != b'\r' => *b,
+            _ => raise(
+                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                format!("{what} must be a single ASCII character"),
+                format!("{what} given: \"{v}\""),
+                None,
+            ),
+        }
+    };
+    let opts = CsvOptions {
+        delimiter: single_byte("delimiter", delimiter),
+        quote: single_byte("quote", quote),
+        encoding: Encoding::parse(encoding).unwrap_or_else(|| {
+            raise(
+                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                format!("unsupported encoding \"{encoding}\""),
+                "import_csv reads UTF8 and LATIN1 files.",
+                Some("Convert the file to UTF-8 (iconv -t UTF-8) or pass encoding => 'LATIN1'."),
+            )
+        }),
+        ..Default::default()
+    };
+    let file = std::fs::File::open(path).unwrap_or_else(|e| {
+        raise(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_FILE,
+            format!("could not open file \"{path}\" for reading"),
+            format!("{e}"),
+            Some("The path is read by the database server process; use \\copy to load a file from the client machine."),
+        )
+    });
+    let load_id = Spi::get_one_with_args::<i64>(
+        "INSERT INTO c360.load_log (source, file_name, status) VALUES ($1, $2, 'importing') RETURNING load_id",
+        &[source.into(), path.into()],
+    )
+    .ok()
+    .flatten()
+    .unwrap_or_else(|| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, "could not register the load", path, None));
+
+    let mut stager = Stager::new(load_id, &table, &columns);
+    let encoding = opts.encoding;
+    let mut reader = CsvReader::new(std::io::BufReader::with_capacity(1 << 20, file), opts);
+    let identity: Vec<usize> = (0..columns.len()).collect();
+    let mut slots: Option<Vec<usize>> = None;
+    let mut read: i64 = 0;
+    loop {
+        let item = reader.next_item().unwrap_or_else(|e| {
+            raise(PgSqlErrorCode::ERRCODE_IO_ERROR, format!("could not read file \"{path}\""), e.to_string(), None)
+        });
+        let Some(item) = item else { break };
+        match item {
+            Item::Malformed(m) => {
+                read += 1;
+                stager.reject(m.line, m.problem.code(), m.problem.message(encoding), Some(m.raw), None);
+            }
+            Item::Record(r) => {
+                if slots.is_none() {
+                    let mapped = map_header(&r.fields, &columns);
+                    match (header, mapped) {
+                        (Some(false), _) | (None, None) => slots = Some(identity.clone()),
+                        (_, Some(m)) => {
+                            slots = Some(m);
+                            continue;
+                        }
+                        (Some(true), None) => raise(
+                            PgSqlErrorCode::ERRCODE_BAD_COPY_FILE_FORMAT,
+                            format!("header of file \"{path}\" does not match source \"{source}\""),
+                            format!("expected the columns {}; line {} has {}", columns.join(", "), r.line, r.fields.join(", ")),
+                            Some("Rename the header's columns, or pass header => false to read the fields by position."),
+                        ),
+                    }
+                }
+                read += 1;
+                let map = slots.as_deref().unwrap_or(&identity);
+                if r.fields.len() == 1 && r.fields[0].is_empty() && columns.len() > 1 {
+                    stager.reject(r.line, "blank_line", "the line is empty".into(), Some(String::new()), None);
+                } else if r.fields.len() != columns.len() {
+                    let msg = format!("expected {} fields ({}), found {}", columns.len(), columns.join(", "), r.fields.len());
+                    stager.reject(r.line, "wrong_field_count", msg, None, Some(&r.fields));
+                } else {
+                    stager.stage(r.line, r.fields, map);
+                }
+            }
+        }
+    }
+    stager.flush();
+    let staged = read - stager.rejected;
+    Spi::run_with_args(
+        "UPDATE c360.load_log SET status = 'staged', rows_read = $2, rows_rejected = $3 WHERE load_id = $1",
+        &[load_id.into(), read.into(), stager.rejected.into()],
+    )
+    .unwrap_or_else(|e| spi_failed("updating the load log", e));
+    TableIterator::once((load_id, read, staged, stager.rejected))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn header_matching_ignores_case_punctuation_and_order() {
+        let cols: Vec<String> = ["invoiceno", "stockcode", "customerid"].iter().map(|s| s.to_string()).collect();
+        let f = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert_eq!(map_header(&f(&["InvoiceNo", "StockCode", "CustomerID"]), &cols), Some(vec![0, 1, 2]));
+        assert_eq!(map_header(&f(&["customer_id", "invoice_no", "stock_code"]), &cols), Some(vec![2, 0, 1]));
+        assert_eq!(map_header(&f(&["536365", "85123A", "17850.0"]), &cols), None);
+        assert_eq!(map_header(&f(&["InvoiceNo", "InvoiceNo", "CustomerID"]), &cols), None);
+        assert_eq!(map_header(&f(&["InvoiceNo", "StockCode"]), &cols), None);
+    }
+}

@@ -1,0 +1,459 @@
+-- c360 ingest: client-side staging views and c360.ingest(), which promotes
+-- staged rows into the typed tables or c360.rejects. Set-based SQL; the
+-- per-value checks are the Rust functions c360.check_value and
+-- c360.online_retail_line_problem (src/ingest/).
+
+SELECT pg_catalog.pg_extension_config_dump('c360.load_log_load_id_seq', '');
+
+------------------------------------------------------------------------------
+-- Client-side loading: \copy c360.<source>_csv FROM 'file.csv' CSV HEADER
+-- The views have exactly the CSV's columns; their trigger numbers the rows
+-- and opens one load per transaction (psql runs each \copy in its own).
+------------------------------------------------------------------------------
+CREATE FUNCTION c360.copy_row_position(source text, OUT load_id bigint, OUT line_no bigint)
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog
+AS $$
+DECLARE
+  open_load text := current_setting('c360.copy_load_' || source, true);
+BEGIN
+  IF coalesce(open_load, '') = '' THEN
+    INSERT INTO c360.load_log (source, file_name, status) VALUES (source, NULL, 'staged')
+    RETURNING c360.load_log.load_id INTO load_id;
+    line_no := 2;  -- line 1 is the header
+  ELSE
+    load_id := split_part(open_load, ':', 1)::bigint;
+    line_no := split_part(open_load, ':', 2)::bigint + 1;
+  END IF;
+  PERFORM set_config('c360.copy_load_' || source, load_id || ':' || line_no, true);
+END
+$$;
+COMMENT ON FUNCTION c360.copy_row_position(text) IS 'internal: load id and line number of the next row copied into a c360.<source>_csv view in this transaction';
+
+CREATE VIEW c360.online_retail_csv AS
+  SELECT invoiceno, stockcode, description, quantity, invoicedate, unitprice, customerid, country FROM c360.stage_online_retail;
+CREATE VIEW c360.customers_csv AS
+  SELECT customer_id, created_at, city, state, country FROM c360.stage_customers;
+CREATE VIEW c360.products_csv AS
+  SELECT product_id, category, brand FROM c360.stage_products;
+CREATE VIEW c360.orders_csv AS
+  SELECT order_id, customer_id, order_status, order_date, order_timestamp FROM c360.stage_orders;
+CREATE VIEW c360.order_items_csv AS
+  SELECT order_item_id, order_id, product_id, quantity, unit_price FROM c360.stage_order_items;
+CREATE VIEW c360.payments_csv AS
+  SELECT payment_id, order_id, payment_type, payment_amount, payment_date FROM c360.stage_payments;
+
+CREATE FUNCTION c360.stage_copied_row() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog
+AS $$
+DECLARE
+  pos record;
+BEGIN
+  pos := c360.copy_row_position(TG_ARGV[0]);
+  -- TG_ARGV[0] is one of six fixed source names set in CREATE TRIGGER below.
+  CASE TG_ARGV[0]
+    WHEN 'online_retail' THEN INSERT INTO c360.stage_online_retail SELECT pos.load_id, pos.line_no, NEW.*;
+    WHEN 'customers'     THEN INSERT INTO c360.stage_customers     SELECT pos.load_id, pos.line_no, NEW.*;
+    WHEN 'products'      THEN INSERT INTO c360.stage_products      SELECT pos.load_id, pos.line_no, NEW.*;
+    WHEN 'orders'        THEN INSERT INTO c360.stage_orders        SELECT pos.load_id, pos.line_no, NEW.*;
+    WHEN 'order_items'   THEN INSERT INTO c360.stage_order_items   SELECT pos.load_id, pos.line_no, NEW.*;
+    WHEN 'payments'      THEN INSERT INTO c360.stage_payments      SELECT pos.load_id, pos.line_no, NEW.*;
+  END CASE;
+  RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION c360.stage_copied_row() IS 'trigger: stages a row written into a c360.<source>_csv view';
+CREATE TRIGGER stage INSTEAD OF INSERT ON c360.online_retail_csv FOR EACH ROW EXECUTE FUNCTION c360.stage_copied_row('online_retail');
+CREATE TRIGGER stage INSTEAD OF INSERT ON c360.customers_csv     FOR EACH ROW EXECUTE FUNCTION c360.stage_copied_row('customers');
+CREATE TRIGGER stage INSTEAD OF INSERT ON c360.products_csv      FOR EACH ROW EXECUTE FUNCTION c360.stage_copied_row('products');
+CREATE TRIGGER stage INSTEAD OF INSERT ON c360.orders_csv        FOR EACH ROW EXECUTE FUNCTION c360.stage_copied_row('orders');
+CREATE TRIGGER stage INSTEAD OF INSERT ON c360.order_items_csv   FOR EACH ROW EXECUTE FUNCTION c360.stage_copied_row('order_items');
+CREATE TRIGGER stage INSTEAD OF INSERT ON c360.payments_csv      FOR EACH ROW EXECUTE FUNCTION c360.stage_copied_row('payments');
+COMMENT ON VIEW c360.online_retail_csv IS 'client-side load target: \copy c360.online_retail_csv FROM ''online_retail.csv'' CSV HEADER, then SELECT * FROM c360.ingest()';
+COMMENT ON VIEW c360.customers_csv IS 'client-side load target for customers.csv (\copy ... CSV HEADER), then c360.ingest()';
+COMMENT ON VIEW c360.products_csv IS 'client-side load target for products.csv (\copy ... CSV HEADER), then c360.ingest()';
+COMMENT ON VIEW c360.orders_csv IS 'client-side load target for orders.csv (\copy ... CSV HEADER), then c360.ingest()';
+COMMENT ON VIEW c360.order_items_csv IS 'client-side load target for order_items.csv (\copy ... CSV HEADER), then c360.ingest()';
+COMMENT ON VIEW c360.payments_csv IS 'client-side load target for payments.csv (\copy ... CSV HEADER), then c360.ingest()';
+
+------------------------------------------------------------------------------
+-- Promotion. Each c360._ingest_<source>(load) works on the temp table
+-- pg_temp.c360_checked (line_no, raw jsonb, problem text[], + staged text
+-- columns), built by c360._check_rows, and returns (accepted, duplicates).
+------------------------------------------------------------------------------
+
+-- Records the rows of pg_temp.c360_checked that have a problem as rejects.
+CREATE FUNCTION c360._reject_checked_rows(p_load bigint, p_source text) RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE n bigint;
+BEGIN
+  INSERT INTO c360.rejects (load_id, source, line_no, reason, message, raw_values)
+  SELECT p_load, p_source, c.line_no, c.problem[1], c.problem[2], c.raw
+  FROM pg_temp.c360_checked c WHERE c.problem IS NOT NULL;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  RETURN n;
+END
+$$;
+
+-- Marks later rows of the same load that repeat a key seen on an earlier line.
+CREATE FUNCTION c360._reject_repeated_keys(key_column text, key_label text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  EXECUTE format($q$
+    UPDATE pg_temp.c360_checked c
+    SET problem = ARRAY['duplicate_key', format('%%s %%s already appears on line %%s of this load', %L, quote_literal(f.key), f.first_line)]
+    FROM (SELECT line_no, btrim(%I) AS key,
+                 min(line_no) OVER (PARTITION BY btrim(%I)) AS first_line
+          FROM pg_temp.c360_checked WHERE problem IS NULL) f
+    WHERE c.line_no = f.line_no AND f.line_no <> f.first_line$q$,
+    key_label, key_column, key_column);
+END
+$$;
+
+-- Marks rows whose reference does not exist in the typed table.
+CREATE FUNCTION c360._reject_unknown_refs(ref_column text, ref_table text, ref_key text, reason text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  EXECUTE format($q$
+    UPDATE pg_temp.c360_checked c
+    SET problem = ARRAY[%L, format('%%s %%s is not a known %%s', %L, quote_literal(btrim(c.%I)), %L)]
+    WHERE c.problem IS NULL
+      AND NOT EXISTS (SELECT 1 FROM c360.%I t WHERE t.%I = btrim(c.%I))$q$,
+    reason, ref_column, ref_column, ref_key, ref_table, ref_key, ref_column);
+END
+$$;
+
+CREATE FUNCTION c360._ingest_online_retail(p_load bigint, OUT accepted bigint, OUT duplicates bigint)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE changed bigint;
+BEGIN
+  CREATE TEMP TABLE c360_checked ON COMMIT DROP AS
+  SELECT s.line_no, to_jsonb(s) - '{load_id,line_no}'::text[] AS raw,
+         c360.online_retail_line_problem(s.invoiceno, s.stockcode, s.quantity, s.invoicedate, s.unitprice, s.customerid) AS problem,
+         btrim(s.invoiceno) AS order_id,
+         -- the line's position within its invoice, in file order, counting
+         -- every line (rejected ones too) so keys never shift with the rules
+         row_number() OVER (PARTITION BY btrim(s.invoiceno) ORDER BY s.line_no) AS position,
+         s.stockcode, s.description, s.quantity, s.invoicedate, s.unitprice, s.customerid, s.country
+  FROM c360.stage_online_retail s WHERE s.load_id = p_load;
+
+  -- An invoice belongs to one customer: a line naming another customer than
+  -- the invoice's first accepted line is rejected, never misattributed.
+  UPDATE pg_temp.c360_checked c
+  SET problem = ARRAY['invoice_customer_conflict',
+        format('CustomerID %s differs from %s on the first line of invoice %s', quote_literal(c.customerid), quote_literal(f.first_customer), c.order_id)]
+  FROM (SELECT DISTINCT ON (order_id) order_id, c360.normalize_customer_id(customerid) AS first_customer
+        FROM pg_temp.c360_checked WHERE problem IS NULL ORDER BY order_id, line_no) f
+  WHERE c.problem IS NULL AND c.order_id = f.order_id
+    AND c360.normalize_customer_id(c.customerid) <> f.first_customer;
+
+  CREATE TEMP TABLE c360_lines ON COMMIT DROP AS
+  SELECT line_no, order_id, order_id || ':' || position AS order_item_id,
+         c360.normalize_customer_id(customerid) AS customer_id,
+         btrim(stockcode) AS product_id, nullif(btrim(description), '') AS description,
+         btrim(quantity)::integer AS quantity, btrim(unitprice)::numeric AS unit_price,
+         btrim(invoicedate)::timestamptz AS order_timestamp,
+         btrim(invoicedate)::timestamp::date AS order_date,
+         nullif(btrim(country), '') AS country,
+         order_id LIKE 'C%' AS is_return
+  FROM pg_temp.c360_checked WHERE problem IS NULL;
+  accepted := (SELECT count(*) FROM pg_temp.c360_lines);
+
+  CREATE TEMP TABLE c360_touched (order_id text PRIMARY KEY, customer_id text) ON COMMIT DROP;
+
+  -- a customer's country is the one on their latest line
+  WITH up AS (
+    INSERT INTO c360.customers AS t (customer_id, country, load_id)
+    SELECT DISTINCT ON (customer_id) customer_id, country, p_load
+    FROM pg_temp.c360_lines ORDER BY customer_id, order_timestamp DESC, line_no DESC
+    ON CONFLICT (customer_id) DO UPDATE SET country = EXCLUDED.country, load_id = EXCLUDED.load_id
+    WHERE t.country IS DISTINCT FROM EXCLUDED.country
+    RETURNING t.customer_id)
+  INSERT INTO pg_temp.c360_touched SELECT o.order_id, o.customer_id FROM c360.orders o JOIN up USING (customer_id)
+  ON CONFLICT DO NOTHING;
+
+  INSERT INTO c360.products AS t (product_id, description, load_id)
+  SELECT DISTINCT ON (product_id) product_id, description, p_load
+  FROM pg_temp.c360_lines ORDER BY product_id, description IS NULL, order_timestamp DESC, line_no DESC
+  ON CONFLICT (product_id) DO UPDATE SET description = EXCLUDED.description, load_id = EXCLUDED.load_id
+  WHERE EXCLUDED.description IS NOT NULL AND t.description IS DISTINCT FROM EXCLUDED.description;
+
+  WITH up AS (
+    INSERT INTO c360.orders AS t (order_id, customer_id, order_status, order_date, order_timestamp, load_id)
+    SELECT order_id, min(customer_id), CASE WHEN bool_or(is_return) THEN 'cancelled' ELSE 'completed' END,
+           min(order_date), min(order_timestamp), p_load
+    FROM pg_temp.c360_lines GROUP BY order_id
+    ON CONFLICT (order_id) DO UPDATE
+      SET customer_id = EXCLUDED.customer_id, order_status = EXCLUDED.order_status,
+          order_date = EXCLUDED.order_date, order_timestamp = EXCLUDED.order_timestamp, load_id = EXCLUDED.load_id
+    WHERE (t.customer_id, t.order_status, t.order_date, t.order_timestamp)
+          IS DISTINCT FROM (EXCLUDED.customer_id, EXCLUDED.order_status, EXCLUDED.order_date, EXCLUDED.order_timestamp)
+    RETURNING t.order_id, t.customer_id)
+  INSERT INTO pg_temp.c360_touched SELECT * FROM up ON CONFLICT DO NOTHING;
+
+  WITH up AS (
+    INSERT INTO c360.order_items AS t (order_item_id, order_id, product_id, quantity, unit_price, load_id)
+    SELECT order_item_id, order_id, product_id, quantity, unit_price, p_load FROM pg_temp.c360_lines
+    ON CONFLICT (order_item_id) DO UPDATE
+      SET order_id = EXCLUDED.order_id, product_id = EXCLUDED.product_id, quantity = EXCLUDED.quantity,
+          unit_price = EXCLUDED.unit_price, load_id = EXCLUDED.load_id
+    WHERE (t.order_id, t.product_id, t.quantity, t.unit_price)
+          IS DISTINCT FROM (EXCLUDED.order_id, EXCLUDED.product_id, EXCLUDED.quantity, EXCLUDED.unit_price)
+    RETURNING t.order_id),
+  counted AS (SELECT count(*) AS n FROM up),
+  touched AS (INSERT INTO pg_temp.c360_touched SELECT DISTINCT up.order_id, NULL FROM up ON CONFLICT DO NOTHING)
+  SELECT n INTO changed FROM counted;
+  duplicates := accepted - changed;
+END
+$$;
+
+-- The five normalized extracts. Each checks its values, rejects repeated keys
+-- and unknown references, then upserts what is left.
+CREATE FUNCTION c360._ingest_customers(p_load bigint, OUT accepted bigint, OUT duplicates bigint)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  CREATE TEMP TABLE c360_checked ON COMMIT DROP AS
+  SELECT s.line_no, to_jsonb(s) - '{load_id,line_no}'::text[] AS raw,
+         coalesce(c360.check_value('customer_id', s.customer_id, 'text', true),
+                  c360.check_value('created_at', s.created_at, 'timestamp', false)) AS problem,
+         s.customer_id, s.created_at, s.city, s.state, s.country
+  FROM c360.stage_customers s WHERE s.load_id = p_load;
+  PERFORM c360._reject_repeated_keys('customer_id', 'customer_id');
+  CREATE TEMP TABLE c360_touched (order_id text PRIMARY KEY, customer_id text) ON COMMIT DROP;
+  accepted := (SELECT count(*) FROM pg_temp.c360_checked WHERE problem IS NULL);
+  WITH up AS (
+    INSERT INTO c360.customers AS t (customer_id, created_at, city, state, country, load_id)
+    SELECT btrim(customer_id), nullif(btrim(created_at), '')::timestamptz, nullif(btrim(city), ''),
+           nullif(btrim(state), ''), nullif(btrim(country), ''), p_load
+    FROM pg_temp.c360_checked WHERE problem IS NULL
+    ON CONFLICT (customer_id) DO UPDATE
+      SET created_at = EXCLUDED.created_at, city = EXCLUDED.city, state = EXCLUDED.state,
+          country = EXCLUDED.country, load_id = EXCLUDED.load_id
+    WHERE (t.created_at, t.city, t.state, t.country)
+          IS DISTINCT FROM (EXCLUDED.created_at, EXCLUDED.city, EXCLUDED.state, EXCLUDED.country)
+    RETURNING t.customer_id),
+  n AS (SELECT count(*) AS n FROM up),
+  touched AS (INSERT INTO pg_temp.c360_touched SELECT o.order_id, o.customer_id FROM c360.orders o JOIN up USING (customer_id) ON CONFLICT DO NOTHING)
+  SELECT accepted - n.n INTO duplicates FROM n;
+END
+$$;
+
+CREATE FUNCTION c360._ingest_products(p_load bigint, OUT accepted bigint, OUT duplicates bigint)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  CREATE TEMP TABLE c360_checked ON COMMIT DROP AS
+  SELECT s.line_no, to_jsonb(s) - '{load_id,line_no}'::text[] AS raw,
+         c360.check_value('product_id', s.product_id, 'text', true) AS problem,
+         s.product_id, s.category, s.brand
+  FROM c360.stage_products s WHERE s.load_id = p_load;
+  PERFORM c360._reject_repeated_keys('product_id', 'product_id');
+  CREATE TEMP TABLE c360_touched (order_id text PRIMARY KEY, customer_id text) ON COMMIT DROP;
+  accepted := (SELECT count(*) FROM pg_temp.c360_checked WHERE problem IS NULL);
+  WITH up AS (
+    INSERT INTO c360.products AS t (product_id, category, brand, load_id)
+    SELECT btrim(product_id), nullif(btrim(category), ''), nullif(btrim(brand), ''), p_load
+    FROM pg_temp.c360_checked WHERE problem IS NULL
+    ON CONFLICT (product_id) DO UPDATE
+      SET category = EXCLUDED.category, brand = EXCLUDED.brand, load_id = EXCLUDED.load_id
+    WHERE (t.category, t.brand) IS DISTINCT FROM (EXCLUDED.category, EXCLUDED.brand)
+    RETURNING 1)
+  SELECT accepted - count(*) INTO duplicates FROM up;
+END
+$$;
+
+CREATE FUNCTION c360._ingest_orders(p_load bigint, OUT accepted bigint, OUT duplicates bigint)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  CREATE TEMP TABLE c360_checked ON COMMIT DROP AS
+  SELECT s.line_no, to_jsonb(s) - '{load_id,line_no}'::text[] AS raw,
+         coalesce(c360.check_value('order_id', s.order_id, 'text', true),
+                  c360.check_value('customer_id', s.customer_id, 'text', true),
+                  c360.check_value('order_status', s.order_status, 'text', true),
+                  c360.check_value('order_date', s.order_date, 'date', false),
+                  c360.check_value('order_timestamp', s.order_timestamp, 'timestamp', false),
+                  CASE WHEN nullif(btrim(s.order_date), '') IS NULL AND nullif(btrim(s.order_timestamp), '') IS NULL
+                       THEN ARRAY['missing_value', 'order_date and order_timestamp are both empty; one is required'] END,
+                  CASE WHEN NOT EXISTS (SELECT 1 FROM c360.order_status_rules r WHERE r.order_status = lower(btrim(s.order_status)))
+                       THEN ARRAY['unknown_order_status', format('order_status %s is not a known status', quote_literal(s.order_status))] END
+         ) AS problem,
+         s.order_id, s.customer_id, s.order_status, s.order_date, s.order_timestamp
+  FROM c360.stage_orders s WHERE s.load_id = p_load;
+  PERFORM c360._reject_repeated_keys('order_id', 'order_id');
+  PERFORM c360._reject_unknown_refs('customer_id', 'customers', 'customer_id', 'unknown_customer');
+  CREATE TEMP TABLE c360_touched (order_id text PRIMARY KEY, customer_id text) ON COMMIT DROP;
+  accepted := (SELECT count(*) FROM pg_temp.c360_checked WHERE problem IS NULL);
+  WITH typed AS (
+    SELECT btrim(order_id) AS order_id, btrim(customer_id) AS customer_id, lower(btrim(order_status)) AS order_status,
+           nullif(btrim(order_date), '')::date AS order_date, nullif(btrim(order_timestamp), '')::timestamptz AS order_timestamp,
+           nullif(btrim(order_timestamp), '')::timestamp AS written_timestamp
+    FROM pg_temp.c360_checked WHERE problem IS NULL),
+  up AS (
+    INSERT INTO c360.orders AS t (order_id, customer_id, order_status, order_date, order_timestamp, load_id)
+    SELECT order_id, customer_id, order_status,
+           coalesce(order_date, written_timestamp::date),
+           coalesce(order_timestamp, order_date::timestamptz), p_load
+    FROM typed
+    ON CONFLICT (order_id) DO UPDATE
+      SET customer_id = EXCLUDED.customer_id, order_status = EXCLUDED.order_status,
+          order_date = EXCLUDED.order_date, order_timestamp = EXCLUDED.order_timestamp, load_id = EXCLUDED.load_id
+    WHERE (t.customer_id, t.order_status, t.order_date, t.order_timestamp)
+          IS DISTINCT FROM (EXCLUDED.customer_id, EXCLUDED.order_status, EXCLUDED.order_date, EXCLUDED.order_timestamp)
+    RETURNING t.order_id, t.customer_id),
+  n AS (SELECT count(*) AS n FROM up),
+  touched AS (INSERT INTO pg_temp.c360_touched SELECT * FROM up ON CONFLICT DO NOTHING)
+  SELECT accepted - n.n INTO duplicates FROM n;
+END
+$$;
+
+CREATE FUNCTION c360._ingest_order_items(p_load bigint, OUT accepted bigint, OUT duplicates bigint)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  CREATE TEMP TABLE c360_checked ON COMMIT DROP AS
+  SELECT s.line_no, to_jsonb(s) - '{load_id,line_no}'::text[] AS raw,
+         coalesce(c360.check_value('order_item_id', s.order_item_id, 'text', true),
+                  c360.check_value('order_id', s.order_id, 'text', true),
+                  c360.check_value('product_id', s.product_id, 'text', true),
+                  c360.check_value('quantity', s.quantity, 'integer', true),
+                  c360.check_value('unit_price', s.unit_price, 'decimal', true)) AS problem,
+         s.order_item_id, s.order_id, s.product_id, s.quantity, s.unit_price
+  FROM c360.stage_order_items s WHERE s.load_id = p_load;
+  UPDATE pg_temp.c360_checked
+  SET problem = CASE WHEN btrim(quantity)::integer <= 0
+                     THEN ARRAY['non_positive_quantity', format('quantity %s is not positive', quote_literal(quantity))]
+                     ELSE ARRAY['negative_price', format('unit_price %s is negative', quote_literal(unit_price))] END
+  WHERE problem IS NULL AND (btrim(quantity)::integer <= 0 OR btrim(unit_price)::numeric < 0);
+  PERFORM c360._reject_repeated_keys('order_item_id', 'order_item_id');
+  PERFORM c360._reject_unknown_refs('order_id', 'orders', 'order_id', 'unknown_order');
+  PERFORM c360._reject_unknown_refs('product_id', 'products', 'product_id', 'unknown_product');
+  CREATE TEMP TABLE c360_touched (order_id text PRIMARY KEY, customer_id text) ON COMMIT DROP;
+  accepted := (SELECT count(*) FROM pg_temp.c360_checked WHERE problem IS NULL);
+  WITH up AS (
+    INSERT INTO c360.order_items AS t (order_item_id, order_id, product_id, quantity, unit_price, load_id)
+    SELECT btrim(order_item_id), btrim(order_id), btrim(product_id), btrim(quantity)::integer, btrim(unit_price)::numeric, p_load
+    FROM pg_temp.c360_checked WHERE problem IS NULL
+    ON CONFLICT (order_item_id) DO UPDATE
+      SET order_id = EXCLUDED.order_id, product_id = EXCLUDED.product_id, quantity = EXCLUDED.quantity,
+          unit_price = EXCLUDED.unit_price, load_id = EXCLUDED.load_id
+    WHERE (t.order_id, t.product_id, t.quantity, t.unit_price)
+          IS DISTINCT FROM (EXCLUDED.order_id, EXCLUDED.product_id, EXCLUDED.quantity, EXCLUDED.unit_price)
+    RETURNING t.order_id),
+  n AS (SELECT count(*) AS n FROM up),
+  touched AS (INSERT INTO pg_temp.c360_touched SELECT DISTINCT order_id, NULL FROM up ON CONFLICT DO NOTHING)
+  SELECT accepted - n.n INTO duplicates FROM n;
+END
+$$;
+
+CREATE FUNCTION c360._ingest_payments(p_load bigint, OUT accepted bigint, OUT duplicates bigint)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  CREATE TEMP TABLE c360_checked ON COMMIT DROP AS
+  SELECT s.line_no, to_jsonb(s) - '{load_id,line_no}'::text[] AS raw,
+         coalesce(c360.check_value('payment_id', s.payment_id, 'text', true),
+                  c360.check_value('order_id', s.order_id, 'text', true),
+                  c360.check_value('payment_amount', s.payment_amount, 'decimal', true),
+                  c360.check_value('payment_date', s.payment_date, 'date', false)) AS problem,
+         s.payment_id, s.order_id, s.payment_type, s.payment_amount, s.payment_date
+  FROM c360.stage_payments s WHERE s.load_id = p_load;
+  PERFORM c360._reject_repeated_keys('payment_id', 'payment_id');
+  PERFORM c360._reject_unknown_refs('order_id', 'orders', 'order_id', 'unknown_order');
+  CREATE TEMP TABLE c360_touched (order_id text PRIMARY KEY, customer_id text) ON COMMIT DROP;
+  accepted := (SELECT count(*) FROM pg_temp.c360_checked WHERE problem IS NULL);
+  WITH up AS (
+    INSERT INTO c360.payments AS t (payment_id, order_id, payment_type, payment_amount, payment_date, load_id)
+    SELECT btrim(payment_id), btrim(order_id), nullif(btrim(payment_type), ''), btrim(payment_amount)::numeric,
+           nullif(btrim(payment_date), '')::date, p_load
+    FROM pg_temp.c360_checked WHERE problem IS NULL
+    ON CONFLICT (payment_id) DO UPDATE
+      SET order_id = EXCLUDED.order_id, payment_type = EXCLUDED.payment_type,
+          payment_amount = EXCLUDED.payment_amount, payment_date = EXCLUDED.payment_date, load_id = EXCLUDED.load_id
+    WHERE (t.order_id, t.payment_type, t.payment_amount, t.payment_date)
+          IS DISTINCT FROM (EXCLUDED.order_id, EXCLUDED.payment_type, EXCLUDED.payment_amount, EXCLUDED.payment_date)
+    RETURNING 1)
+  SELECT accepted - count(*) INTO duplicates FROM up;
+END
+$$;
+
+-- Rebuilds the fact rows of the orders in pg_temp.c360_touched.
+CREATE FUNCTION c360._refresh_touched_facts() RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  DELETE FROM c360.fact_sales f USING pg_temp.c360_touched t WHERE f.order_id = t.order_id;
+  DELETE FROM c360.fact_orders f USING pg_temp.c360_touched t WHERE f.order_id = t.order_id;
+  INSERT INTO c360.fact_sales (order_item_id, order_id, customer_id, product_id, order_timestamp, order_date,
+                               quantity, unit_price, revenue, country, order_status, is_sale, is_return)
+  SELECT i.order_item_id, o.order_id, o.customer_id, i.product_id, o.order_timestamp, o.order_date,
+         i.quantity, i.unit_price, i.quantity * i.unit_price, c.country, o.order_status,
+         coalesce(r.is_revenue, false) AND i.quantity > 0,
+         o.order_status IN ('cancelled', 'canceled', 'returned', 'refunded')
+  FROM pg_temp.c360_touched t
+  JOIN c360.orders o ON o.order_id = t.order_id
+  JOIN c360.order_items i ON i.order_id = o.order_id
+  JOIN c360.customers c ON c.customer_id = o.customer_id
+  LEFT JOIN c360.order_status_rules r ON r.order_status = o.order_status;
+  INSERT INTO c360.fact_orders (order_id, customer_id, order_timestamp, order_date, order_status, is_sale, revenue, lines, units)
+  SELECT o.order_id, o.customer_id, o.order_timestamp, o.order_date, o.order_status,
+         coalesce(bool_or(f.is_sale), false),
+         coalesce(sum(f.revenue) FILTER (WHERE f.is_sale), 0),
+         count(f.order_item_id),
+         coalesce(sum(f.quantity), 0)
+  FROM pg_temp.c360_touched t
+  JOIN c360.orders o ON o.order_id = t.order_id
+  LEFT JOIN c360.fact_sales f ON f.order_id = o.order_id
+  GROUP BY o.order_id, o.customer_id, o.order_timestamp, o.order_date, o.order_status;
+END
+$$;
+
+CREATE FUNCTION c360.ingest()
+RETURNS TABLE (load_id bigint, source text, rows_read bigint, rows_accepted bigint, rows_rejected bigint, rows_duplicate bigint)
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  l record;
+  res record;
+  rejected_now bigint;
+  old_tz text := current_setting('TimeZone');
+BEGIN
+  -- One ingest at a time: two would race on the same keys.
+  PERFORM pg_advisory_xact_lock(hashtext('c360.ingest'));
+  -- Staged timestamps without an offset are local times of the source.
+  PERFORM set_config('TimeZone', c360.setting('source_timezone'), true);
+  FOR l IN
+    SELECT g.load_id, g.source FROM c360.load_log g
+    WHERE g.status = 'staged'
+    -- parents before children, then in load order
+    ORDER BY array_position(ARRAY['online_retail','customers','products','orders','order_items','payments'], g.source), g.load_id
+    FOR UPDATE
+  LOOP
+    EXECUTE format('SELECT * FROM c360.%I($1)', '_ingest_' || l.source) INTO res USING l.load_id;
+    rejected_now := c360._reject_checked_rows(l.load_id, l.source);
+    IF to_regclass('pg_temp.c360_touched') IS NOT NULL THEN
+      PERFORM c360._refresh_touched_facts();
+      DROP TABLE pg_temp.c360_touched;
+    END IF;
+    DROP TABLE IF EXISTS pg_temp.c360_checked, pg_temp.c360_lines;
+    -- Staged rows now live on typed or as rejects.
+    EXECUTE format('DELETE FROM c360.%I WHERE load_id = $1', 'stage_' || l.source) USING l.load_id;
+    UPDATE c360.load_log g
+    SET status = 'ingested',
+        -- a client-side \copy load has no import step: what was staged was read
+        rows_read = CASE WHEN g.file_name IS NULL THEN res.accepted + rejected_now ELSE g.rows_read END,
+        rows_accepted = res.accepted, rows_rejected = g.rows_rejected + rejected_now,
+        rows_duplicate = res.duplicates, finished_at = clock_timestamp()
+    WHERE g.load_id = l.load_id
+    RETURNING g.load_id, g.source, g.rows_read, g.rows_accepted, g.rows_rejected, g.rows_duplicate
+    INTO load_id, source, rows_read, rows_accepted, rows_rejected, rows_duplicate;
+    RETURN NEXT;
+  END LOOP;
+  PERFORM set_config('TimeZone', old_tz, true);
+END
+$$;
+COMMENT ON FUNCTION c360.ingest() IS 'promotes every staged load into the typed tables or c360.rejects (parents first), keeps fact_sales/fact_orders current, and returns one row per load: read = accepted + rejected';

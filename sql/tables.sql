@@ -1,0 +1,365 @@
+-- c360 tables: the typed model, staging, rejects, load log, settings and the
+-- fact tables kept current by ingest. Tables that hold user data are
+-- registered with pg_extension_config_dump so pg_dump keeps their rows.
+
+------------------------------------------------------------------------------
+-- Settings
+------------------------------------------------------------------------------
+-- c360.settings holds only the values a user changed; the built-in defaults
+-- live in c360.setting_defaults(). That way pg_dump keeps exactly the user's
+-- choices and a restore never collides with rows CREATE EXTENSION inserted.
+CREATE FUNCTION c360.setting_defaults()
+RETURNS TABLE (name text, default_value text, description text)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog
+AS $$ VALUES
+  ('source_timezone', 'UTC',
+   'time zone in which source timestamps without an explicit UTC offset were written (any PostgreSQL time zone name, e.g. Asia/Kuala_Lumpur)')
+$$;
+COMMENT ON FUNCTION c360.setting_defaults() IS 'the settings c360 knows, with default values and descriptions';
+
+CREATE TABLE c360.settings (
+    name       text PRIMARY KEY,
+    value      text NOT NULL,
+    changed_at timestamptz NOT NULL DEFAULT now()
+);
+COMMENT ON TABLE c360.settings IS 'settings changed from their defaults; see c360.settings_overview for all of them';
+COMMENT ON COLUMN c360.settings.name IS 'setting name, one of c360.setting_defaults()';
+COMMENT ON COLUMN c360.settings.value IS 'value, as text; validated when written';
+COMMENT ON COLUMN c360.settings.changed_at IS 'when it was last changed';
+SELECT pg_catalog.pg_extension_config_dump('c360.settings', '');
+
+CREATE FUNCTION c360.validate_setting() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog
+AS $$
+BEGIN
+  IF NOT EXISTS (SELECT 1 FROM c360.setting_defaults() d WHERE d.name = NEW.name) THEN
+    RAISE EXCEPTION 'unknown setting "%"', NEW.name
+      USING ERRCODE = 'invalid_parameter_value',
+            HINT = 'The settings are listed in c360.settings_overview.';
+  END IF;
+  IF NEW.name = 'source_timezone' THEN
+    BEGIN
+      PERFORM now() AT TIME ZONE NEW.value;
+    EXCEPTION WHEN invalid_parameter_value THEN
+      RAISE EXCEPTION 'invalid value for setting "source_timezone": "%"', NEW.value
+        USING ERRCODE = 'invalid_parameter_value',
+              DETAIL = 'It must be a time zone name PostgreSQL knows.',
+              HINT = 'See pg_timezone_names, e.g. Asia/Kuala_Lumpur, Asia/Singapore, Europe/London.';
+    END;
+  END IF;
+  NEW.changed_at := now();
+  RETURN NEW;
+END
+$$;
+COMMENT ON FUNCTION c360.validate_setting() IS 'trigger: refuses unknown settings and invalid values';
+CREATE TRIGGER settings_validate BEFORE INSERT OR UPDATE ON c360.settings
+  FOR EACH ROW EXECUTE FUNCTION c360.validate_setting();
+
+CREATE VIEW c360.settings_overview AS
+SELECT d.name, coalesce(s.value, d.default_value) AS value, d.default_value,
+       s.name IS NOT NULL AS changed, d.description
+FROM c360.setting_defaults() d LEFT JOIN c360.settings s ON s.name = d.name;
+COMMENT ON VIEW c360.settings_overview IS 'every c360 setting with its current and default value';
+COMMENT ON COLUMN c360.settings_overview.name IS 'setting name';
+COMMENT ON COLUMN c360.settings_overview.value IS 'current value';
+COMMENT ON COLUMN c360.settings_overview.default_value IS 'built-in default';
+COMMENT ON COLUMN c360.settings_overview.changed IS 'true when c360.settings overrides the default';
+COMMENT ON COLUMN c360.settings_overview.description IS 'what it controls';
+
+CREATE FUNCTION c360.setting(setting_name text) RETURNS text
+LANGUAGE sql STABLE STRICT PARALLEL SAFE SET search_path = pg_catalog
+AS $$ SELECT value FROM c360.settings_overview WHERE name = setting_name $$;
+COMMENT ON FUNCTION c360.setting(text) IS 'current value of a c360 setting (NULL for an unknown name)';
+
+------------------------------------------------------------------------------
+-- Loads and rejects
+------------------------------------------------------------------------------
+CREATE TABLE c360.load_log (
+    load_id        bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    source         text NOT NULL,
+    file_name      text,
+    status         text NOT NULL DEFAULT 'staged'
+                   CHECK (status IN ('importing', 'staged', 'ingested')),
+    rows_read      bigint NOT NULL DEFAULT 0,
+    rows_accepted  bigint NOT NULL DEFAULT 0,
+    rows_rejected  bigint NOT NULL DEFAULT 0,
+    rows_duplicate bigint NOT NULL DEFAULT 0,
+    started_at     timestamptz NOT NULL DEFAULT clock_timestamp(),
+    staged_at      timestamptz,
+    finished_at    timestamptz,
+    -- Nothing is lost: once ingested, every row read was accepted or rejected.
+    CONSTRAINT load_log_reconciles CHECK (status <> 'ingested' OR rows_read = rows_accepted + rows_rejected),
+    CONSTRAINT load_log_duplicates_are_accepted CHECK (rows_duplicate <= rows_accepted)
+);
+COMMENT ON TABLE c360.load_log IS 'one row per load (a file imported or copied into staging): rows read = accepted + rejected once ingested';
+COMMENT ON COLUMN c360.load_log.load_id IS 'load identifier, referenced by staging rows and rejects';
+COMMENT ON COLUMN c360.load_log.source IS 'source shape: online_retail, customers, orders, order_items, products or payments';
+COMMENT ON COLUMN c360.load_log.file_name IS 'server path given to import_csv; NULL for a client-side \copy';
+COMMENT ON COLUMN c360.load_log.status IS 'importing (import_csv running), staged (waiting for ingest) or ingested';
+COMMENT ON COLUMN c360.load_log.rows_read IS 'data records read from the file (header excluded)';
+COMMENT ON COLUMN c360.load_log.rows_accepted IS 'rows that landed in the typed tables (including duplicates)';
+COMMENT ON COLUMN c360.load_log.rows_rejected IS 'rows recorded in c360.rejects, at import or at ingest';
+COMMENT ON COLUMN c360.load_log.rows_duplicate IS 'accepted rows already present unchanged from an earlier load (a repeated load changes nothing)';
+COMMENT ON COLUMN c360.load_log.started_at IS 'when the load started';
+COMMENT ON COLUMN c360.load_log.staged_at IS 'when its rows were all in staging';
+COMMENT ON COLUMN c360.load_log.finished_at IS 'when ingest finished it';
+SELECT pg_catalog.pg_extension_config_dump('c360.load_log', '');
+
+CREATE TABLE c360.rejects (
+    load_id     bigint NOT NULL REFERENCES c360.load_log ON DELETE CASCADE,
+    source      text NOT NULL,
+    line_no     bigint NOT NULL,
+    reason      text NOT NULL,
+    message     text NOT NULL,
+    raw_text    text,
+    raw_values  jsonb,
+    rejected_at timestamptz NOT NULL DEFAULT clock_timestamp(),
+    PRIMARY KEY (load_id, line_no)
+);
+COMMENT ON TABLE c360.rejects IS 'every input row that did not land in the typed tables, with why';
+COMMENT ON COLUMN c360.rejects.load_id IS 'the load it came from (c360.load_log)';
+COMMENT ON COLUMN c360.rejects.source IS 'source shape of the load';
+COMMENT ON COLUMN c360.rejects.line_no IS 'line of the file on which the record starts (1 = header line)';
+COMMENT ON COLUMN c360.rejects.reason IS 'stable reason code, e.g. missing_customer, non_positive_price, bad_timestamp, unknown_customer, wrong_field_count';
+COMMENT ON COLUMN c360.rejects.message IS 'human message naming the column and the value';
+COMMENT ON COLUMN c360.rejects.raw_text IS 'the raw line when it could not be split into fields (bad encoding, unterminated quote); invalid bytes written as \xNN';
+COMMENT ON COLUMN c360.rejects.raw_values IS 'the raw field values: an object column -> value, or an array when the field count was wrong';
+COMMENT ON COLUMN c360.rejects.rejected_at IS 'when the row was rejected';
+CREATE INDEX rejects_reason_idx ON c360.rejects (reason);
+SELECT pg_catalog.pg_extension_config_dump('c360.rejects', '');
+
+------------------------------------------------------------------------------
+-- Staging: all text, one table per source file, columns as in its header
+------------------------------------------------------------------------------
+CREATE TABLE c360.stage_online_retail (
+    load_id bigint NOT NULL REFERENCES c360.load_log ON DELETE CASCADE,
+    line_no bigint NOT NULL,
+    invoiceno text, stockcode text, description text, quantity text,
+    invoicedate text, unitprice text, customerid text, country text,
+    PRIMARY KEY (load_id, line_no)
+);
+CREATE TABLE c360.stage_customers (
+    load_id bigint NOT NULL REFERENCES c360.load_log ON DELETE CASCADE,
+    line_no bigint NOT NULL,
+    customer_id text, created_at text, city text, state text, country text,
+    PRIMARY KEY (load_id, line_no)
+);
+CREATE TABLE c360.stage_products (
+    load_id bigint NOT NULL REFERENCES c360.load_log ON DELETE CASCADE,
+    line_no bigint NOT NULL,
+    product_id text, category text, brand text,
+    PRIMARY KEY (load_id, line_no)
+);
+CREATE TABLE c360.stage_orders (
+    load_id bigint NOT NULL REFERENCES c360.load_log ON DELETE CASCADE,
+    line_no bigint NOT NULL,
+    order_id text, customer_id text, order_status text, order_date text, order_timestamp text,
+    PRIMARY KEY (load_id, line_no)
+);
+CREATE TABLE c360.stage_order_items (
+    load_id bigint NOT NULL REFERENCES c360.load_log ON DELETE CASCADE,
+    line_no bigint NOT NULL,
+    order_item_id text, order_id text, product_id text, quantity text, unit_price text,
+    PRIMARY KEY (load_id, line_no)
+);
+CREATE TABLE c360.stage_payments (
+    load_id bigint NOT NULL REFERENCES c360.load_log ON DELETE CASCADE,
+    line_no bigint NOT NULL,
+    payment_id text, order_id text, payment_type text, payment_amount text, payment_date text,
+    PRIMARY KEY (load_id, line_no)
+);
+COMMENT ON TABLE c360.stage_online_retail IS 'staged lines of the UCI Online Retail flat file, all text; c360.ingest() promotes them';
+COMMENT ON TABLE c360.stage_customers IS 'staged rows of a customers.csv extract, all text; c360.ingest() promotes them';
+COMMENT ON TABLE c360.stage_products IS 'staged rows of a products.csv extract, all text; c360.ingest() promotes them';
+COMMENT ON TABLE c360.stage_orders IS 'staged rows of an orders.csv extract, all text; c360.ingest() promotes them';
+COMMENT ON TABLE c360.stage_order_items IS 'staged rows of an order_items.csv extract, all text; c360.ingest() promotes them';
+COMMENT ON TABLE c360.stage_payments IS 'staged rows of a payments.csv extract, all text; c360.ingest() promotes them';
+-- Staged rows not yet ingested are user data too.
+SELECT pg_catalog.pg_extension_config_dump('c360.stage_online_retail', '');
+SELECT pg_catalog.pg_extension_config_dump('c360.stage_customers', '');
+SELECT pg_catalog.pg_extension_config_dump('c360.stage_products', '');
+SELECT pg_catalog.pg_extension_config_dump('c360.stage_orders', '');
+SELECT pg_catalog.pg_extension_config_dump('c360.stage_order_items', '');
+SELECT pg_catalog.pg_extension_config_dump('c360.stage_payments', '');
+
+------------------------------------------------------------------------------
+-- The typed model (SPEC.md §2)
+------------------------------------------------------------------------------
+-- Order statuses: the built-in list is c360.order_status_defaults(); users
+-- add or override statuses in c360.order_statuses (kept by pg_dump).
+CREATE FUNCTION c360.order_status_defaults()
+RETURNS TABLE (order_status text, is_revenue boolean)
+LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog
+AS $$ VALUES
+  ('completed', true), ('complete', true), ('delivered', true), ('shipped', true), ('paid', true),
+  ('invoiced', true), ('processing', true),
+  ('cancelled', false), ('canceled', false), ('returned', false), ('refunded', false),
+  ('failed', false), ('pending', false), ('unavailable', false)
+$$;
+COMMENT ON FUNCTION c360.order_status_defaults() IS 'the order statuses c360 knows out of the box and whether each counts as revenue';
+
+CREATE TABLE c360.order_statuses (
+    order_status text PRIMARY KEY CHECK (order_status = lower(btrim(order_status)) AND order_status <> ''),
+    is_revenue   boolean NOT NULL
+);
+COMMENT ON TABLE c360.order_statuses IS 'your own order statuses, or overrides of the built-in ones (c360.order_status_rules shows the result)';
+COMMENT ON COLUMN c360.order_statuses.order_status IS 'status in lower case, as orders.csv writes it (compared case-insensitively)';
+COMMENT ON COLUMN c360.order_statuses.is_revenue IS 'true when an order in this status is a sale (counted in revenue, orders, RFM)';
+SELECT pg_catalog.pg_extension_config_dump('c360.order_statuses', '');
+
+CREATE VIEW c360.order_status_rules AS
+SELECT coalesce(u.order_status, d.order_status) AS order_status,
+       coalesce(u.is_revenue, d.is_revenue) AS is_revenue,
+       u.order_status IS NOT NULL AS user_defined
+FROM c360.order_status_defaults() d FULL JOIN c360.order_statuses u ON u.order_status = d.order_status;
+COMMENT ON VIEW c360.order_status_rules IS 'the order statuses ingest accepts: built-in ones, overridden or extended by c360.order_statuses';
+COMMENT ON COLUMN c360.order_status_rules.order_status IS 'status, lower case';
+COMMENT ON COLUMN c360.order_status_rules.is_revenue IS 'true when orders in this status are sales';
+COMMENT ON COLUMN c360.order_status_rules.user_defined IS 'true when it comes from c360.order_statuses';
+
+CREATE TABLE c360.customers (
+    customer_id text PRIMARY KEY,
+    created_at  timestamptz,
+    city        text,
+    state       text,
+    country     text,
+    load_id     bigint NOT NULL
+);
+COMMENT ON TABLE c360.customers IS 'customers: from customers.csv, or from CustomerID + Country of the Online Retail file';
+COMMENT ON COLUMN c360.customers.customer_id IS 'customer key as in the source (Online Retail: CustomerID without its .0)';
+COMMENT ON COLUMN c360.customers.created_at IS 'when the customer account was created, if the source says';
+COMMENT ON COLUMN c360.customers.city IS 'city';
+COMMENT ON COLUMN c360.customers.state IS 'state or region';
+COMMENT ON COLUMN c360.customers.country IS 'country (Online Retail: the country of the customer''s latest line)';
+COMMENT ON COLUMN c360.customers.load_id IS 'the load that last inserted or changed the row';
+
+CREATE TABLE c360.products (
+    product_id  text PRIMARY KEY,
+    category    text,
+    brand       text,
+    description text,
+    load_id     bigint NOT NULL
+);
+COMMENT ON TABLE c360.products IS 'products: from products.csv, or StockCode + Description of the Online Retail file';
+COMMENT ON COLUMN c360.products.product_id IS 'product key (Online Retail: StockCode)';
+COMMENT ON COLUMN c360.products.category IS 'category';
+COMMENT ON COLUMN c360.products.brand IS 'brand';
+COMMENT ON COLUMN c360.products.description IS 'description (Online Retail: the latest non-empty Description of the code)';
+COMMENT ON COLUMN c360.products.load_id IS 'the load that last inserted or changed the row';
+
+CREATE TABLE c360.orders (
+    order_id        text PRIMARY KEY,
+    customer_id     text NOT NULL REFERENCES c360.customers,
+    order_status    text NOT NULL,
+    order_date      date NOT NULL,
+    order_timestamp timestamptz NOT NULL,
+    load_id         bigint NOT NULL
+);
+COMMENT ON TABLE c360.orders IS 'orders (Online Retail: one per InvoiceNo; C-invoices are cancelled orders)';
+COMMENT ON COLUMN c360.orders.order_id IS 'order key (Online Retail: InvoiceNo)';
+COMMENT ON COLUMN c360.orders.customer_id IS 'the customer who placed it';
+COMMENT ON COLUMN c360.orders.order_status IS 'status in lower case, one of c360.order_status_rules';
+COMMENT ON COLUMN c360.orders.order_date IS 'local calendar date of the order, as written in the source';
+COMMENT ON COLUMN c360.orders.order_timestamp IS 'when the order was placed (source_timezone applies to timestamps without offset)';
+COMMENT ON COLUMN c360.orders.load_id IS 'the load that last inserted or changed the row';
+CREATE INDEX orders_customer_idx ON c360.orders (customer_id);
+CREATE INDEX orders_date_idx ON c360.orders (order_date);
+
+CREATE TABLE c360.order_items (
+    order_item_id text PRIMARY KEY,
+    order_id      text NOT NULL REFERENCES c360.orders,
+    product_id    text NOT NULL REFERENCES c360.products,
+    quantity      integer NOT NULL,
+    unit_price    numeric NOT NULL,
+    load_id       bigint NOT NULL
+);
+COMMENT ON TABLE c360.order_items IS 'order lines (Online Retail: one per invoice line, key InvoiceNo:position)';
+COMMENT ON COLUMN c360.order_items.order_item_id IS 'line key (Online Retail: InvoiceNo, a colon, and the line''s position within the invoice in file order)';
+COMMENT ON COLUMN c360.order_items.order_id IS 'the order it belongs to';
+COMMENT ON COLUMN c360.order_items.product_id IS 'the product sold';
+COMMENT ON COLUMN c360.order_items.quantity IS 'units (negative on Online Retail return lines)';
+COMMENT ON COLUMN c360.order_items.unit_price IS 'price per unit, exact numeric';
+COMMENT ON COLUMN c360.order_items.load_id IS 'the load that last inserted or changed the row';
+CREATE INDEX order_items_order_idx ON c360.order_items (order_id);
+
+CREATE TABLE c360.payments (
+    payment_id     text PRIMARY KEY,
+    order_id       text NOT NULL REFERENCES c360.orders,
+    payment_type   text,
+    payment_amount numeric NOT NULL,
+    payment_date   date,
+    load_id        bigint NOT NULL
+);
+COMMENT ON TABLE c360.payments IS 'payments of orders (none for Online Retail)';
+COMMENT ON COLUMN c360.payments.payment_id IS 'payment key';
+COMMENT ON COLUMN c360.payments.order_id IS 'the order paid';
+COMMENT ON COLUMN c360.payments.payment_type IS 'payment method, e.g. card, fpx, grabpay, paynow';
+COMMENT ON COLUMN c360.payments.payment_amount IS 'amount paid, exact numeric';
+COMMENT ON COLUMN c360.payments.payment_date IS 'date of the payment';
+COMMENT ON COLUMN c360.payments.load_id IS 'the load that last inserted or changed the row';
+CREATE INDEX payments_order_idx ON c360.payments (order_id);
+
+SELECT pg_catalog.pg_extension_config_dump('c360.customers', '');
+SELECT pg_catalog.pg_extension_config_dump('c360.products', '');
+SELECT pg_catalog.pg_extension_config_dump('c360.orders', '');
+SELECT pg_catalog.pg_extension_config_dump('c360.order_items', '');
+SELECT pg_catalog.pg_extension_config_dump('c360.payments', '');
+
+------------------------------------------------------------------------------
+-- Facts kept current by ingest (derived: rebuilt for the orders a load touches)
+------------------------------------------------------------------------------
+CREATE TABLE c360.fact_sales (
+    order_item_id   text PRIMARY KEY,
+    order_id        text NOT NULL,
+    customer_id     text NOT NULL,
+    product_id      text NOT NULL,
+    order_timestamp timestamptz NOT NULL,
+    order_date      date NOT NULL,
+    quantity        integer NOT NULL,
+    unit_price      numeric NOT NULL,
+    revenue         numeric NOT NULL,
+    country         text,
+    order_status    text NOT NULL,
+    is_sale         boolean NOT NULL,
+    is_return       boolean NOT NULL
+);
+COMMENT ON TABLE c360.fact_sales IS 'line-grain sales fact for BI: one row per order line, joined to its order and customer; kept current by c360.ingest()';
+COMMENT ON COLUMN c360.fact_sales.order_item_id IS 'order line key (c360.order_items)';
+COMMENT ON COLUMN c360.fact_sales.order_id IS 'order key (c360.orders)';
+COMMENT ON COLUMN c360.fact_sales.customer_id IS 'customer key (c360.dim_customer)';
+COMMENT ON COLUMN c360.fact_sales.product_id IS 'product key (c360.dim_product)';
+COMMENT ON COLUMN c360.fact_sales.order_timestamp IS 'when the order was placed';
+COMMENT ON COLUMN c360.fact_sales.order_date IS 'local order date (c360.dim_date)';
+COMMENT ON COLUMN c360.fact_sales.quantity IS 'units';
+COMMENT ON COLUMN c360.fact_sales.unit_price IS 'price per unit';
+COMMENT ON COLUMN c360.fact_sales.revenue IS 'quantity x unit_price, exact';
+COMMENT ON COLUMN c360.fact_sales.country IS 'customer country';
+COMMENT ON COLUMN c360.fact_sales.order_status IS 'order status';
+COMMENT ON COLUMN c360.fact_sales.is_sale IS 'true for a sale line: counted in revenue, orders and RFM';
+COMMENT ON COLUMN c360.fact_sales.is_return IS 'true for a line of a cancelled, returned or refunded order (Online Retail: a C-invoice line); never revenue';
+CREATE INDEX fact_sales_order_idx ON c360.fact_sales (order_id);
+CREATE INDEX fact_sales_customer_idx ON c360.fact_sales (customer_id);
+
+CREATE TABLE c360.fact_orders (
+    order_id        text PRIMARY KEY,
+    customer_id     text NOT NULL,
+    order_timestamp timestamptz NOT NULL,
+    order_date      date NOT NULL,
+    order_status    text NOT NULL,
+    is_sale         boolean NOT NULL,
+    revenue         numeric NOT NULL,
+    lines           integer NOT NULL,
+    units           bigint NOT NULL
+);
+COMMENT ON TABLE c360.fact_orders IS 'order-grain fact kept current by c360.ingest(): the ~20x smaller input of KPIs, cohorts and RFM';
+COMMENT ON COLUMN c360.fact_orders.order_id IS 'order key';
+COMMENT ON COLUMN c360.fact_orders.customer_id IS 'customer key';
+COMMENT ON COLUMN c360.fact_orders.order_timestamp IS 'when the order was placed';
+COMMENT ON COLUMN c360.fact_orders.order_date IS 'local order date';
+COMMENT ON COLUMN c360.fact_orders.order_status IS 'order status';
+COMMENT ON COLUMN c360.fact_orders.is_sale IS 'true when the order is a sale with at least one sale line';
+COMMENT ON COLUMN c360.fact_orders.revenue IS 'sum of the revenue of its sale lines, exact';
+COMMENT ON COLUMN c360.fact_orders.lines IS 'number of its lines';
+COMMENT ON COLUMN c360.fact_orders.units IS 'units on its lines (negative for Online Retail returns)';
+CREATE INDEX fact_orders_customer_idx ON c360.fact_orders (customer_id);
+CREATE INDEX fact_orders_date_idx ON c360.fact_orders (order_date);

@@ -1,0 +1,301 @@
+//! Validation of text values from CSV files, before PostgreSQL casts them.
+//!
+//! Every parser here is *stricter* than PostgreSQL's own input function for
+//! the target type, so a value accepted here always casts without error in the
+//! set-based SQL that promotes staged rows, while a bad value becomes a reject
+//! naming the column and the value instead of aborting the whole load.
+//! Pure Rust, no pgrx.
+
+use chrono::{NaiveDate, NaiveTime};
+use rust_decimal::Decimal;
+use std::str::FromStr;
+
+/// Dates outside this window are rejected as implausible: a year-0 or
+/// year-9999 order would otherwise stretch the date dimension over millennia
+/// and move the default RFM as-of date.
+pub const MIN_YEAR: i32 = 1900;
+pub const MAX_YEAR: i32 = 2199;
+
+/// The kinds of value a staged column can hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    /// Any text; only emptiness matters.
+    Text,
+    /// A whole number that fits PostgreSQL `integer`.
+    Integer,
+    /// An exact decimal without exponent (money, prices).
+    Decimal,
+    /// `YYYY-MM-DD[( |T)HH:MM[:SS[.ffffff]]][Z|±HH[:MM]]`
+    Timestamp,
+    /// `YYYY-MM-DD`
+    Date,
+}
+
+impl Kind {
+    pub fn parse(name: &str) -> Option<Kind> {
+        Some(match name {
+            "text" => Kind::Text,
+            "integer" => Kind::Integer,
+            "decimal" => Kind::Decimal,
+            "timestamp" => Kind::Timestamp,
+            "date" => Kind::Date,
+            _ => return None,
+        })
+    }
+}
+
+/// Why a value was refused: a stable reason code and a message that names
+/// the column and the value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Refusal {
+    pub reason: &'static str,
+    pub message: String,
+}
+
+impl Refusal {
+    pub fn new(reason: &'static str, message: String) -> Self {
+        Refusal { reason, message }
+    }
+}
+
+/// Shortens a value for a message: a 10 MB field must not become a 10 MB
+/// message (the raw values are kept in full in the rejects table anyway).
+pub fn quote_value(value: &str) -> String {
+    const MAX: usize = 60;
+    if value.chars().count() <= MAX {
+        format!("\"{value}\"")
+    } else {
+        let head: String = value.chars().take(MAX).collect();
+        format!("\"{head}...\" ({} characters)", value.chars().count())
+    }
+}
+
+pub fn is_blank(value: Option<&str>) -> bool {
+    value.is_none_or(|v| v.trim().is_empty())
+}
+
+/// Checks one value of `column`. `None` and blank values are refused only
+/// when `required`.
+pub fn check(column: &str, value: Option<&str>, kind: Kind, required: bool) -> Result<(), Refusal> {
+    let v = match value.map(str::trim) {
+        None | Some("") => {
+            return if required {
+                Err(Refusal::new("missing_value", format!("{column} is empty but required")))
+            } else {
+                Ok(())
+            };
+        }
+        Some(v) => v,
+    };
+    let result = match kind {
+        Kind::Text => Ok(()),
+        Kind::Integer => parse_integer(v).map(|_| ()),
+        Kind::Decimal => parse_decimal(v).map(|_| ()),
+        Kind::Timestamp => parse_timestamp(v).map(|_| ()),
+        Kind::Date => parse_date(v).map(|_| ()),
+    };
+    result.map_err(|(reason, what)| {
+        Refusal::new(reason, format!("{column} {} is {what}", quote_value(value.unwrap_or_default())))
+    })
+}
+
+type ParseError = (&'static str, &'static str);
+
+pub fn parse_integer(v: &str) -> Result<i32, ParseError> {
+    let digits = v.strip_prefix(['+', '-']).unwrap_or(v);
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(("bad_integer", "not a whole number"));
+    }
+    v.parse::<i32>().map_err(|_| ("out_of_range", "out of range for an integer"))
+}
+
+pub fn parse_decimal(v: &str) -> Result<Decimal, ParseError> {
+    let unsigned = v.strip_prefix(['+', '-']).unwrap_or(v);
+    let (int, frac) = unsigned.split_once('.').unwrap_or((unsigned, ""));
+    let digits_ok = |s: &str| s.bytes().all(|b| b.is_ascii_digit());
+    if (int.is_empty() && frac.is_empty()) || !digits_ok(int) || !digits_ok(frac) {
+        return Err(("bad_number", "not a decimal number"));
+    }
+    Decimal::from_str(v).map_err(|_| ("out_of_range", "out of range (more than 28 significant digits)"))
+}
+
+/// Parses the date part `YYYY-MM-DD` at the start of `v`, returning the rest.
+fn split_date(v: &str) -> Result<(NaiveDate, &str), ParseError> {
+    let b = v.as_bytes();
+    let shape_ok = b.len() >= 10
+        && b[..4].iter().all(u8::is_ascii_digit)
+        && b[4] == b'-'
+        && b[5..7].iter().all(u8::is_ascii_digit)
+        && b[7] == b'-'
+        && b[8..10].iter().all(u8::is_ascii_digit);
+    if !shape_ok {
+        return Err(("bad_date", "not a date in YYYY-MM-DD form"));
+    }
+    let num = |s: &str| s.parse::<u32>().unwrap_or(0);
+    let year = num(&v[..4]) as i32;
+    let date = NaiveDate::from_ymd_opt(year, num(&v[5..7]), num(&v[8..10]))
+        .ok_or(("bad_date", "not a valid calendar date"))?;
+    if !(MIN_YEAR..=MAX_YEAR).contains(&year) {
+        return Err(("date_out_of_range", "outside the accepted years 1900-2199"));
+    }
+    Ok((date, &v[10..]))
+}
+
+pub fn parse_date(v: &str) -> Result<NaiveDate, ParseError> {
+    match split_date(v)? {
+        (date, "") => Ok(date),
+        _ => Err(("bad_date", "not a date in YYYY-MM-DD form")),
+    }
+}
+
+/// A timestamp as written: its local date and time, and whether it carries
+/// its own UTC offset (otherwise the load's source time zone applies).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct WrittenTimestamp {
+    pub date: NaiveDate,
+    pub time: NaiveTime,
+    pub has_offset: bool,
+}
+
+pub fn parse_timestamp(v: &str) -> Result<WrittenTimestamp, ParseError> {
+    const BAD: ParseError = ("bad_timestamp", "not a timestamp in YYYY-MM-DD HH:MM[:SS] form");
+    let (date, rest) = split_date(v).map_err(|e| if e.0 == "bad_date" { BAD } else { e })?;
+    if rest.is_empty() {
+        return Ok(WrittenTimestamp { date, time: NaiveTime::MIN, has_offset: false });
+    }
+    let rest = rest.strip_prefix([' ', 'T']).ok_or(BAD)?;
+    // Split off a trailing offset: Z, +HH, +HHMM or +HH:MM.
+    let (clock, offset) = match rest.find(['Z', '+', '-']) {
+        Some(i) => (&rest[..i], Some(&rest[i..])),
+        None => (rest, None),
+    };
+    let time = parse_clock(clock.trim_end()).ok_or(BAD)?;
+    if let Some(off) = offset {
+        let ok = off == "Z" || {
+            let d = off[1..].replace(':', "");
+            (d.len() == 2 || d.len() == 4)
+                && d.bytes().all(|b| b.is_ascii_digit())
+                && d[..2].parse::<u32>().unwrap_or(99) <= 15
+                && (d.len() == 2 || d[2..].parse::<u32>().unwrap_or(99) < 60)
+                && (off.len() - 1 == d.len() || off[1..].find(':') == Some(2))
+        };
+        if !ok {
+            return Err(BAD);
+        }
+    }
+    Ok(WrittenTimestamp { date, time, has_offset: offset.is_some() })
+}
+
+/// `HH:MM`, `HH:MM:SS` or `HH:MM:SS.f` with 1 to 6 fractional digits.
+fn parse_clock(s: &str) -> Option<NaiveTime> {
+    let (hms, frac) = s.split_once('.').unwrap_or((s, ""));
+    let parts: Vec<&str> = hms.split(':').collect();
+    if !(2..=3).contains(&parts.len())
+        || parts.iter().any(|p| p.len() != 2 || !p.bytes().all(|b| b.is_ascii_digit()))
+        || (s.contains('.') && (parts.len() != 3 || frac.is_empty() || frac.len() > 6))
+        || !frac.bytes().all(|b| b.is_ascii_digit())
+    {
+        return None;
+    }
+    let n = |i: usize| parts.get(i).map_or(0, |p| p.parse::<u32>().unwrap_or(99));
+    let micros = if frac.is_empty() { 0 } else { format!("{frac:0<6}").parse::<u32>().ok()? };
+    NaiveTime::from_hms_micro_opt(n(0), n(1), n(2), micros)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn integers() {
+        assert_eq!(parse_integer("6"), Ok(6));
+        assert_eq!(parse_integer("-12"), Ok(-12));
+        assert_eq!(parse_integer("+3"), Ok(3));
+        assert_eq!(parse_integer("1e308").unwrap_err().0, "bad_integer");
+        assert_eq!(parse_integer("2.5").unwrap_err().0, "bad_integer");
+        assert_eq!(parse_integer("99999999999").unwrap_err().0, "out_of_range");
+        assert_eq!(parse_integer("-").unwrap_err().0, "bad_integer");
+    }
+
+    #[test]
+    fn decimals_are_exact_and_refuse_exponents() {
+        assert_eq!(parse_decimal("2.55").unwrap().to_string(), "2.55");
+        assert_eq!(parse_decimal("-0.001").unwrap().to_string(), "-0.001");
+        assert_eq!(parse_decimal(".5").unwrap().to_string(), "0.5");
+        assert_eq!(parse_decimal("5.").unwrap().to_string(), "5");
+        assert_eq!(parse_decimal("1e308").unwrap_err().0, "bad_number");
+        assert_eq!(parse_decimal("NaN").unwrap_err().0, "bad_number");
+        assert_eq!(parse_decimal(".").unwrap_err().0, "bad_number");
+        assert_eq!(parse_decimal("1,5").unwrap_err().0, "bad_number");
+        assert_eq!(parse_decimal(&"9".repeat(40)).unwrap_err().0, "out_of_range");
+    }
+
+    #[test]
+    fn timestamps() {
+        let t = parse_timestamp("2010-12-01 08:26:00").unwrap();
+        assert_eq!((t.date.to_string(), t.time.to_string(), t.has_offset), ("2010-12-01".into(), "08:26:00".into(), false));
+        assert!(parse_timestamp("2010-12-01T08:26").is_ok());
+        assert!(parse_timestamp("2010-12-01 08:26:00.123456").is_ok());
+        assert!(parse_timestamp("2010-12-01").is_ok());
+        for off in ["Z", "+08", "+0800", "+08:00", "-05:30"] {
+            let t = parse_timestamp(&format!("2010-12-01 08:26:00{off}")).unwrap();
+            assert!(t.has_offset, "{off}");
+        }
+        for bad in ["12/1/2010 8:26", "2010-12-01 25:00", "2010-02-30 10:00", "2010-12-01 08:26:00.1234567",
+            "2010-12-01 08:26:00+8", "2010-12-01 08", "2010-12-01x08:26", "2010-12-01 08:26:00+08:0"] {
+            assert!(parse_timestamp(bad).is_err(), "{bad}");
+        }
+        assert_eq!(parse_timestamp("0000-01-01 00:00").unwrap_err().0, "bad_date");
+        assert_eq!(parse_timestamp("9999-12-31 00:00").unwrap_err().0, "date_out_of_range");
+    }
+
+    #[test]
+    fn dates() {
+        assert!(parse_date("2024-02-29").is_ok());
+        assert_eq!(parse_date("2023-02-29").unwrap_err().0, "bad_date");
+        assert_eq!(parse_date("2024-02-29 10:00").unwrap_err().0, "bad_date");
+        assert_eq!(parse_date("1899-12-31").unwrap_err().0, "date_out_of_range");
+    }
+
+    #[test]
+    fn check_names_column_and_value() {
+        let r = check("UnitPrice", Some("abc"), Kind::Decimal, true).unwrap_err();
+        assert_eq!(r.reason, "bad_number");
+        assert_eq!(r.message, "UnitPrice \"abc\" is not a decimal number");
+        assert_eq!(check("city", Some("  "), Kind::Text, false), Ok(()));
+        assert_eq!(check("customer_id", None, Kind::Text, true).unwrap_err().reason, "missing_value");
+        let long = "x".repeat(10_000_000);
+        let r = check("quantity", Some(&long), Kind::Integer, true).unwrap_err();
+        assert!(r.message.len() < 200, "message stays short");
+    }
+
+    mod properties {
+        use super::*;
+        use proptest::prelude::*;
+
+        proptest! {
+            /// Parsers never panic on any text.
+            #[test]
+            fn never_panic(s in ".{0,40}") {
+                let _ = parse_integer(&s);
+                let _ = parse_decimal(&s);
+                let _ = parse_timestamp(&s);
+                let _ = parse_date(&s);
+            }
+
+            /// Any valid calendar timestamp written in the canonical form is accepted.
+            #[test]
+            fn canonical_timestamps_accepted(y in 1900i32..2200, m in 1u32..13, d in 1u32..29, h in 0u32..24, mi in 0u32..60, s in 0u32..60) {
+                let text = format!("{y:04}-{m:02}-{d:02} {h:02}:{mi:02}:{s:02}");
+                prop_assert!(parse_timestamp(&text).is_ok());
+            }
+
+            /// Decimals round-trip exactly: no floating point anywhere.
+            #[test]
+            fn decimals_round_trip(int in 0u64..1_000_000_000, frac in 0u32..1000) {
+                let text = format!("{int}.{frac:03}");
+                prop_assert_eq!(parse_decimal(&text).unwrap().to_string(), text);
+            }
+        }
+    }
+}
