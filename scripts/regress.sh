@@ -16,7 +16,8 @@ if [ $# -gt 0 ]; then tests=("$@"); else
 fi
 # Tests may read data files (CSV fixtures) from the database server: the
 # server runs as postgres, so give it a readable copy of the fixtures.
-fixtures="$out/fixtures"; cp -r tests/fixtures "$fixtures" 2>/dev/null || mkdir -p "$fixtures"
+# A fixed path keeps file names in expected output independent of the checkout.
+fixtures=/tmp/c360_regress_fixtures; rm -rf "$fixtures"; cp -r tests/fixtures "$fixtures"
 chown -R "$C360_PGUSER" "$fixtures"
 # A fresh database each run, so results never depend on a previous run.
 PGOPTIONS="-c client_min_messages=warning" c360_psql -d postgres -qc "DROP DATABASE IF EXISTS c360_regress WITH (FORCE)" -c "CREATE DATABASE c360_regress" || exit 1

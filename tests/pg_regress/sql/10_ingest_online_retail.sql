@@ -1,0 +1,42 @@
+-- Loading an Online Retail file server-side: every line lands as a sale, a
+-- return or a reject with its reason; loading it again changes nothing.
+SET client_min_messages = warning;
+SET DateStyle = ISO, YMD;
+DROP EXTENSION IF EXISTS c360 CASCADE;
+CREATE EXTENSION c360;
+\getenv fixtures C360_FIXTURES
+\set file :fixtures '/online_retail_edge_cases.csv'
+
+-- 17 records on the 18 lines after the header (one description spans two).
+-- The unterminated quote on line 18 is rejected at import; reading resumes
+-- on line 19.
+SELECT * FROM c360.import_csv('online_retail', :'file');
+SELECT * FROM c360.ingest();
+
+-- Each rejected line, with the reason and a message naming column and value.
+SELECT line_no, reason, message FROM c360.rejects ORDER BY line_no;
+
+-- Raw values are kept in full, by column name (or as the raw line).
+SELECT line_no, raw_values->>'quantity' AS quantity, raw_values->>'unitprice' AS unit_price, raw_text
+FROM c360.rejects WHERE line_no IN (11, 12, 18) ORDER BY line_no;
+
+-- What landed: lines keyed InvoiceNo:position; the exact duplicate (line 6)
+-- is a separate line; the C-invoice is a cancelled order, not revenue.
+SELECT order_item_id, customer_id, product_id, quantity, unit_price, revenue, is_sale, is_return
+FROM c360.fact_sales ORDER BY order_id, order_item_id;
+SELECT order_id, customer_id, order_status, order_date, is_sale, revenue, lines FROM c360.fact_orders ORDER BY order_id;
+SELECT customer_id, country FROM c360.customers ORDER BY customer_id;
+SELECT product_id, description FROM c360.products ORDER BY product_id;
+
+-- The load log reconciles: read = accepted + rejected.
+SELECT load_id, source, rows_read, rows_accepted, rows_rejected, rows_duplicate,
+       rows_read = rows_accepted + rows_rejected AS reconciles
+FROM c360.load_log ORDER BY load_id;
+
+-- Loading the same file again: every accepted row is a duplicate, nothing
+-- is counted twice.
+SELECT rows_read, rows_staged, rows_rejected FROM c360.import_csv('online_retail', :'file');
+SELECT source, rows_read, rows_accepted, rows_rejected, rows_duplicate FROM c360.ingest();
+SELECT count(*) AS fact_lines, sum(revenue) FILTER (WHERE is_sale) AS revenue FROM c360.fact_sales;
+-- Staging is emptied once its rows are typed or rejected.
+SELECT count(*) AS still_staged FROM c360.stage_online_retail;
