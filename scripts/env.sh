@@ -20,7 +20,8 @@ die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
 # Run a command as the cluster's OS user (root cannot run PostgreSQL).
 as_pg() {
-  if [ "$(id -un)" = "$C360_PGUSER" ]; then "$@"; else sudo -u "$C360_PGUSER" -- "$@"; fi
+  # sudo resets the environment; PGOPTIONS is how callers pass settings.
+  if [ "$(id -un)" = "$C360_PGUSER" ]; then "$@"; else sudo -u "$C360_PGUSER" -- env PGOPTIONS="${PGOPTIONS:-}" "$@"; fi
 }
 
 # psql against the project-local cluster; extra arguments are passed through.

@@ -363,3 +363,6 @@ COMMENT ON COLUMN c360.fact_orders.lines IS 'number of its lines';
 COMMENT ON COLUMN c360.fact_orders.units IS 'units on its lines (negative for Online Retail returns)';
 CREATE INDEX fact_orders_customer_idx ON c360.fact_orders (customer_id);
 CREATE INDEX fact_orders_date_idx ON c360.fact_orders (order_date);
+-- Derived, but dumped too: a restored database is complete without a rebuild.
+SELECT pg_catalog.pg_extension_config_dump('c360.fact_sales', '');
+SELECT pg_catalog.pg_extension_config_dump('c360.fact_orders', '');
