@@ -43,5 +43,6 @@ for t in tests/integration/*.sh; do
   if bash "$t"; then echo "ok $(basename "$t")"; count 1 0; else echo "not ok $(basename "$t")"; count 0 1; fi
 done
 
+log "all suites done in ${SECONDS}s"
 echo "tests: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # pg_dump / pg_restore of a database with c360 keeps the user's data: typed
 # tables, facts' inputs, rejects, load log, settings and custom statuses.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib.bash"
 src=c360_it_dump_src; dst=c360_it_dump_dst
 fresh_db "$src"; fresh_db "$dst"
 fixture="$(server_copy "$C360_ROOT/tests/fixtures/online_retail_edge_cases.csv" edge.csv)"

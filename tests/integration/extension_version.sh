@@ -2,7 +2,7 @@
 # Versions: the installed version is the crate version, and every older
 # version this repository ships (sql/c360--X.sql) installs and updates to it
 # with ALTER EXTENSION c360 UPDATE, keeping user rows.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib.bash"
 db=c360_it_version
 current="$(grep -m1 '^version' "$C360_ROOT/Cargo.toml" | cut -d'"' -f2)"
 fresh_db "$db"

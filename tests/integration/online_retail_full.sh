@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # The full UCI Online Retail file reproduces SPEC.md §3 exactly, and loading
 # it a second time changes nothing.
-source "$(dirname "$0")/lib.sh"
+source "$(dirname "$0")/lib.bash"
 src="$SHARED_DATA/online_retail/online_retail.csv.gz"
 if [ ! -f "$src" ]; then echo "  SKIP online_retail_full: $src not found (../shared/data is absent in a fresh clone)"; exit 0; fi
 db=c360_it_online_retail
