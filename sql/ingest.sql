@@ -77,19 +77,24 @@ COMMENT ON VIEW c360.payments_csv IS 'client-side load target for payments.csv (
 
 ------------------------------------------------------------------------------
 -- Promotion. Each c360._ingest_<source>(load) works on the temp table
--- pg_temp.c360_checked (line_no, raw jsonb, problem text[], + staged text
--- columns), built by c360._check_rows, and returns (accepted, duplicates).
+-- pg_temp.c360_checked (line_no, problem text[], + staged text columns)
+-- and returns (accepted, duplicates).
 ------------------------------------------------------------------------------
 
--- Records the rows of pg_temp.c360_checked that have a problem as rejects.
+-- Records the rows of pg_temp.c360_checked that have a problem as rejects,
+-- with their raw staged values (built only for those rows).
 CREATE FUNCTION c360._reject_checked_rows(p_load bigint, p_source text) RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE n bigint;
 BEGIN
-  INSERT INTO c360.rejects (load_id, source, line_no, reason, message, raw_values)
-  SELECT p_load, p_source, c.line_no, c.problem[1], c.problem[2], c.raw
-  FROM pg_temp.c360_checked c WHERE c.problem IS NOT NULL;
+  EXECUTE format($q$
+    INSERT INTO c360.rejects (load_id, source, line_no, reason, message, raw_values)
+    SELECT $1, $2, c.line_no, c.problem[1], c.problem[2], to_jsonb(s) - '{load_id,line_no}'::text[]
+    FROM pg_temp.c360_checked c
+    JOIN c360.%I s ON s.load_id = $1 AND s.line_no = c.line_no
+    WHERE c.problem IS NOT NULL$q$, 'stage_' || p_source)
+  USING p_load, p_source;
   GET DIAGNOSTICS n = ROW_COUNT;
   RETURN n;
 END
@@ -130,36 +135,38 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE changed bigint;
 BEGIN
+  -- One pass: each line's problem (Rust rules) and, for good lines, its
+  -- typed values. Casts run only where the checker accepted the text.
   CREATE TEMP TABLE c360_checked ON COMMIT DROP AS
-  SELECT s.line_no, to_jsonb(s) - '{load_id,line_no}'::text[] AS raw,
-         c360.online_retail_line_problem(s.invoiceno, s.stockcode, s.quantity, s.invoicedate, s.unitprice, s.customerid) AS problem,
-         btrim(s.invoiceno) AS order_id,
-         -- the line's position within its invoice, in file order, counting
-         -- every line (rejected ones too) so keys never shift with the rules
-         row_number() OVER (PARTITION BY btrim(s.invoiceno) ORDER BY s.line_no) AS position,
-         s.stockcode, s.description, s.quantity, s.invoicedate, s.unitprice, s.customerid, s.country
-  FROM c360.stage_online_retail s WHERE s.load_id = p_load;
+  SELECT line_no, problem, order_id, order_id || ':' || position AS order_item_id,
+         order_id LIKE 'C%' AS is_return,
+         CASE WHEN problem IS NULL THEN c360.normalize_customer_id(customerid) END AS customer_id,
+         CASE WHEN problem IS NULL THEN btrim(stockcode) END AS product_id,
+         CASE WHEN problem IS NULL THEN nullif(btrim(description), '') END AS description,
+         CASE WHEN problem IS NULL THEN btrim(quantity)::integer END AS quantity,
+         CASE WHEN problem IS NULL THEN btrim(unitprice)::numeric END AS unit_price,
+         CASE WHEN problem IS NULL THEN btrim(invoicedate)::timestamptz END AS order_timestamp,
+         CASE WHEN problem IS NULL THEN btrim(invoicedate)::timestamp::date END AS order_date,
+         CASE WHEN problem IS NULL THEN nullif(btrim(country), '') END AS country
+  FROM (SELECT s.*, btrim(s.invoiceno) AS order_id,
+               c360.online_retail_line_problem(s.invoiceno, s.stockcode, s.quantity, s.invoicedate, s.unitprice, s.customerid) AS problem,
+               -- the line's position within its invoice, in file order, counting
+               -- every line (rejected ones too) so keys never shift with the rules
+               row_number() OVER (PARTITION BY btrim(s.invoiceno) ORDER BY s.line_no) AS position
+        FROM c360.stage_online_retail s WHERE s.load_id = p_load OFFSET 0) x;
 
   -- An invoice belongs to one customer: a line naming another customer than
   -- the invoice's first accepted line is rejected, never misattributed.
-  UPDATE pg_temp.c360_checked c
-  SET problem = ARRAY['invoice_customer_conflict',
-        format('CustomerID %s differs from %s on the first line of invoice %s', quote_literal(c.customerid), quote_literal(f.first_customer), c.order_id)]
-  FROM (SELECT DISTINCT ON (order_id) order_id, c360.normalize_customer_id(customerid) AS first_customer
-        FROM pg_temp.c360_checked WHERE problem IS NULL ORDER BY order_id, line_no) f
-  WHERE c.problem IS NULL AND c.order_id = f.order_id
-    AND c360.normalize_customer_id(c.customerid) <> f.first_customer;
-
-  CREATE TEMP TABLE c360_lines ON COMMIT DROP AS
-  SELECT line_no, order_id, order_id || ':' || position AS order_item_id,
-         c360.normalize_customer_id(customerid) AS customer_id,
-         btrim(stockcode) AS product_id, nullif(btrim(description), '') AS description,
-         btrim(quantity)::integer AS quantity, btrim(unitprice)::numeric AS unit_price,
-         btrim(invoicedate)::timestamptz AS order_timestamp,
-         btrim(invoicedate)::timestamp::date AS order_date,
-         nullif(btrim(country), '') AS country,
-         order_id LIKE 'C%' AS is_return
-  FROM pg_temp.c360_checked WHERE problem IS NULL;
+  IF EXISTS (SELECT 1 FROM pg_temp.c360_checked WHERE problem IS NULL
+             GROUP BY order_id HAVING min(customer_id) <> max(customer_id)) THEN
+    UPDATE pg_temp.c360_checked c
+    SET problem = ARRAY['invoice_customer_conflict',
+          format('CustomerID %s differs from %s on the first line of invoice %s', quote_literal(c.customer_id), quote_literal(f.first_customer), c.order_id)]
+    FROM (SELECT DISTINCT ON (order_id) order_id, customer_id AS first_customer
+          FROM pg_temp.c360_checked WHERE problem IS NULL ORDER BY order_id, line_no) f
+    WHERE c.problem IS NULL AND c.order_id = f.order_id AND c.customer_id <> f.first_customer;
+  END IF;
+  CREATE TEMP VIEW c360_lines AS SELECT * FROM pg_temp.c360_checked WHERE problem IS NULL;
   accepted := (SELECT count(*) FROM pg_temp.c360_lines);
 
   CREATE TEMP TABLE c360_touched (order_id text PRIMARY KEY, customer_id text) ON COMMIT DROP;
@@ -217,7 +224,7 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
   CREATE TEMP TABLE c360_checked ON COMMIT DROP AS
-  SELECT s.line_no, to_jsonb(s) - '{load_id,line_no}'::text[] AS raw,
+  SELECT s.line_no,
          coalesce(c360.check_value('customer_id', s.customer_id, 'text', true),
                   c360.check_value('created_at', s.created_at, 'timestamp', false)) AS problem,
          s.customer_id, s.created_at, s.city, s.state, s.country
@@ -247,7 +254,7 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
   CREATE TEMP TABLE c360_checked ON COMMIT DROP AS
-  SELECT s.line_no, to_jsonb(s) - '{load_id,line_no}'::text[] AS raw,
+  SELECT s.line_no,
          c360.check_value('product_id', s.product_id, 'text', true) AS problem,
          s.product_id, s.category, s.brand
   FROM c360.stage_products s WHERE s.load_id = p_load;
@@ -271,7 +278,7 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
   CREATE TEMP TABLE c360_checked ON COMMIT DROP AS
-  SELECT s.line_no, to_jsonb(s) - '{load_id,line_no}'::text[] AS raw,
+  SELECT s.line_no,
          coalesce(c360.check_value('order_id', s.order_id, 'text', true),
                   c360.check_value('customer_id', s.customer_id, 'text', true),
                   c360.check_value('order_status', s.order_status, 'text', true),
@@ -316,7 +323,7 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
   CREATE TEMP TABLE c360_checked ON COMMIT DROP AS
-  SELECT s.line_no, to_jsonb(s) - '{load_id,line_no}'::text[] AS raw,
+  SELECT s.line_no,
          coalesce(c360.check_value('order_item_id', s.order_item_id, 'text', true),
                   c360.check_value('order_id', s.order_id, 'text', true),
                   c360.check_value('product_id', s.product_id, 'text', true),
@@ -355,7 +362,7 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
   CREATE TEMP TABLE c360_checked ON COMMIT DROP AS
-  SELECT s.line_no, to_jsonb(s) - '{load_id,line_no}'::text[] AS raw,
+  SELECT s.line_no,
          coalesce(c360.check_value('payment_id', s.payment_id, 'text', true),
                   c360.check_value('order_id', s.order_id, 'text', true),
                   c360.check_value('payment_amount', s.payment_amount, 'decimal', true),
@@ -420,12 +427,22 @@ DECLARE
   l record;
   res record;
   rejected_now bigint;
+  others boolean;
   old_tz text := current_setting('TimeZone');
 BEGIN
   -- One ingest at a time: two would race on the same keys.
   PERFORM pg_advisory_xact_lock(hashtext('c360.ingest'));
   -- Staged timestamps without an offset are local times of the source.
   PERFORM set_config('TimeZone', c360.setting('source_timezone'), true);
+  -- Transaction-local memory for the sorts and hashes over a whole file
+  -- (default 4MB spills them to disk), and for the temp work tables when
+  -- this session has not used temp tables yet (PostgreSQL refuses later).
+  PERFORM set_config('work_mem', '256MB', true);
+  BEGIN
+    PERFORM set_config('temp_buffers', '256MB', true);
+  EXCEPTION WHEN invalid_parameter_value OR cant_change_runtime_param THEN
+    NULL;
+  END;
   FOR l IN
     SELECT g.load_id, g.source FROM c360.load_log g
     WHERE g.status = 'staged'
@@ -439,9 +456,17 @@ BEGIN
       PERFORM c360._refresh_touched_facts();
       DROP TABLE pg_temp.c360_touched;
     END IF;
-    DROP TABLE IF EXISTS pg_temp.c360_checked, pg_temp.c360_lines;
-    -- Staged rows now live on typed or as rejects.
-    EXECUTE format('DELETE FROM c360.%I WHERE load_id = $1', 'stage_' || l.source) USING l.load_id;
+    DROP VIEW IF EXISTS pg_temp.c360_lines;
+    DROP TABLE IF EXISTS pg_temp.c360_checked;
+    -- Staged rows now live on typed or as rejects. TRUNCATE when the load
+    -- is all the table holds: deleting millions of rows one by one is slow.
+    EXECUTE format('SELECT EXISTS (SELECT 1 FROM c360.%I WHERE load_id <> $1)', 'stage_' || l.source)
+      INTO others USING l.load_id;
+    IF others THEN
+      EXECUTE format('DELETE FROM c360.%I WHERE load_id = $1', 'stage_' || l.source) USING l.load_id;
+    ELSE
+      EXECUTE format('TRUNCATE c360.%I', 'stage_' || l.source);
+    END IF;
     UPDATE c360.load_log g
     SET status = 'ingested',
         -- a client-side \copy load has no import step: what was staged was read

@@ -129,41 +129,44 @@ CREATE INDEX rejects_reason_idx ON c360.rejects (reason);
 SELECT pg_catalog.pg_extension_config_dump('c360.rejects', '');
 
 ------------------------------------------------------------------------------
--- Staging: all text, one table per source file, columns as in its header
+-- Staging: all text, one table per source file, columns as in its header.
+-- Rows are written only by c360 (import_csv, the *_csv views) with a load id
+-- it has just created, and deleted by ingest(); no foreign key to load_log,
+-- whose per-row check cost more than the insert itself.
 ------------------------------------------------------------------------------
 CREATE TABLE c360.stage_online_retail (
-    load_id bigint NOT NULL REFERENCES c360.load_log ON DELETE CASCADE,
+    load_id bigint NOT NULL,
     line_no bigint NOT NULL,
     invoiceno text, stockcode text, description text, quantity text,
     invoicedate text, unitprice text, customerid text, country text,
     PRIMARY KEY (load_id, line_no)
 );
 CREATE TABLE c360.stage_customers (
-    load_id bigint NOT NULL REFERENCES c360.load_log ON DELETE CASCADE,
+    load_id bigint NOT NULL,
     line_no bigint NOT NULL,
     customer_id text, created_at text, city text, state text, country text,
     PRIMARY KEY (load_id, line_no)
 );
 CREATE TABLE c360.stage_products (
-    load_id bigint NOT NULL REFERENCES c360.load_log ON DELETE CASCADE,
+    load_id bigint NOT NULL,
     line_no bigint NOT NULL,
     product_id text, category text, brand text,
     PRIMARY KEY (load_id, line_no)
 );
 CREATE TABLE c360.stage_orders (
-    load_id bigint NOT NULL REFERENCES c360.load_log ON DELETE CASCADE,
+    load_id bigint NOT NULL,
     line_no bigint NOT NULL,
     order_id text, customer_id text, order_status text, order_date text, order_timestamp text,
     PRIMARY KEY (load_id, line_no)
 );
 CREATE TABLE c360.stage_order_items (
-    load_id bigint NOT NULL REFERENCES c360.load_log ON DELETE CASCADE,
+    load_id bigint NOT NULL,
     line_no bigint NOT NULL,
     order_item_id text, order_id text, product_id text, quantity text, unit_price text,
     PRIMARY KEY (load_id, line_no)
 );
 CREATE TABLE c360.stage_payments (
-    load_id bigint NOT NULL REFERENCES c360.load_log ON DELETE CASCADE,
+    load_id bigint NOT NULL,
     line_no bigint NOT NULL,
     payment_id text, order_id text, payment_type text, payment_amount text, payment_date text,
     PRIMARY KEY (load_id, line_no)
