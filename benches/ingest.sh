@@ -1,0 +1,39 @@
+#!/usr/bin/env bash
+# Ingest benchmark: the full UCI Online Retail file (1x), release build,
+# against the project-local cluster. Reports each run and the median of
+# import_csv, ingest(), and a plain COPY into an all-text table for scale.
+# usage: bash benches/ingest.sh [runs]   (default 3; not part of `make test`)
+set -euo pipefail
+source "$(dirname "$0")/../scripts/env.sh"
+cd "$C360_ROOT"
+runs="${1:-3}"
+src="$(cd "$C360_ROOT/.." && pwd)/shared/data/online_retail/online_retail.csv.gz"
+[ -f "$src" ] || die "$src not found: the benchmark needs ../shared/data"
+bash scripts/setup.sh >/dev/null
+bash scripts/install.sh --release
+bash scripts/cluster.sh start
+dir=/tmp/c360_bench; mkdir -p "$dir"; chown "$C360_PGUSER" "$dir"
+gunzip -c "$src" > "$dir/online_retail.csv"; chmod 644 "$dir/online_retail.csv"
+
+ms() { printf "%s\n" "$1" | c360_psql -d c360_bench -qtA | tail -1; }
+declare -a imp ing cpy
+for i in $(seq "$runs"); do
+  PGOPTIONS="-c client_min_messages=warning" c360_psql -d postgres -qc "DROP DATABASE IF EXISTS c360_bench WITH (FORCE)" -c "CREATE DATABASE c360_bench"
+  c360_psql -d c360_bench -qc "CREATE EXTENSION c360" -c "CREATE TABLE public.plain_copy (invoiceno text, stockcode text, description text, quantity text, invoicedate text, unitprice text, customerid text, country text)"
+  t=$(ms "SELECT extract(epoch FROM clock_timestamp()) * 1000 AS t0 \\gset
+          COPY public.plain_copy FROM '$dir/online_retail.csv' CSV HEADER;
+          SELECT round(extract(epoch FROM clock_timestamp()) * 1000 - :t0)")
+  cpy+=("$t")
+  t=$(ms "SELECT extract(epoch FROM clock_timestamp()) * 1000 AS t0 \\gset
+          SELECT c360.import_csv('online_retail', '$dir/online_retail.csv');
+          SELECT round(extract(epoch FROM clock_timestamp()) * 1000 - :t0)")
+  imp+=("$t")
+  t=$(ms "SELECT extract(epoch FROM clock_timestamp()) * 1000 AS t0 \\gset
+          SELECT c360.ingest();
+          SELECT round(extract(epoch FROM clock_timestamp()) * 1000 - :t0)")
+  ing+=("$t")
+  echo "run $i: plain COPY ${cpy[-1]} ms, import_csv ${imp[-1]} ms, ingest ${ing[-1]} ms"
+done
+median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+echo "median of $runs: plain COPY $(median "${cpy[@]}") ms, import_csv $(median "${imp[@]}") ms, ingest $(median "${ing[@]}") ms"
+PGOPTIONS="-c client_min_messages=warning" c360_psql -d postgres -qc "DROP DATABASE IF EXISTS c360_bench WITH (FORCE)"
