@@ -12,7 +12,8 @@ FROM pg_extension e JOIN pg_namespace n ON n.oid = e.extnamespace
 WHERE e.extname = 'c360';
 
 \echo '== objects of the extension'
-SELECT obj.type, count(*) AS objects, string_agg(obj.name, ', ' ORDER BY obj.name) AS names
+SELECT obj.type, count(*) AS objects,
+       string_agg(regexp_replace(obj.identity, '^c360\.', ''), ', ' ORDER BY obj.identity) AS names
 FROM pg_depend d
 JOIN pg_extension e ON d.refclassid = 'pg_extension'::regclass AND d.refobjid = e.oid
 CROSS JOIN LATERAL pg_identify_object(d.classid, d.objid, 0) AS obj(type, schema, name, identity)
