@@ -12,6 +12,7 @@ pub mod ingest;
 pub mod sql_errors;
 
 extension_sql_file!("../sql/bootstrap.sql", name = "bootstrap", bootstrap);
+extension_sql_file!("../sql/comments.sql", name = "comments", finalize);
 
 /// The version of the installed c360 library, e.g. `0.1.0`.
 #[pg_extern(immutable, parallel_safe, strict)]

@@ -24,3 +24,17 @@ SELECT p.oid::regprocedure AS function_without_pinned_search_path
 FROM pg_proc p
 WHERE p.pronamespace = 'c360'::regnamespace
   AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) c WHERE c LIKE 'search_path=%');
+
+-- Every table, view, column and function carries a COMMENT, which is what
+-- \d+ and \df+ show a DBA.
+SELECT c.oid::regclass AS relation_without_comment
+FROM pg_class c
+WHERE c.relnamespace = 'c360'::regnamespace AND c.relkind IN ('r', 'v', 'm')
+  AND obj_description(c.oid, 'pg_class') IS NULL;
+SELECT c.oid::regclass AS relation, a.attname AS column_without_comment
+FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+WHERE c.relnamespace = 'c360'::regnamespace AND c.relkind IN ('r', 'v', 'm')
+  AND col_description(c.oid, a.attnum) IS NULL;
+SELECT p.oid::regprocedure AS function_without_comment
+FROM pg_proc p
+WHERE p.pronamespace = 'c360'::regnamespace AND obj_description(p.oid, 'pg_proc') IS NULL;

@@ -1,0 +1,41 @@
+-- c360 comments: runs last (finalize), when every object exists, so it can
+-- describe the functions pgrx generates from Rust. What \d+ and \df+ show.
+COMMENT ON FUNCTION c360.import_csv(text, text, boolean, text, text, text) IS
+  'reads a CSV file on the database server into c360.stage_<source> (one load); malformed lines go to c360.rejects; needs pg_read_server_files; follow with c360.ingest()';
+COMMENT ON FUNCTION c360.check_value(text, text, text, boolean) IS
+  'NULL when a staged text value is acceptable as kind text/integer/decimal/timestamp/date, else {reason, message}';
+COMMENT ON FUNCTION c360.online_retail_line_problem(text, text, text, text, text, text) IS
+  'NULL for an Online Retail sale or return line (SPEC §3), else {reason, message}';
+COMMENT ON FUNCTION c360.normalize_customer_id(text) IS 'Online Retail CustomerID as stored: 17850.0 -> 17850';
+COMMENT ON FUNCTION c360.version() IS 'version of the installed c360 library';
+COMMENT ON FUNCTION c360._ingest_online_retail(bigint) IS 'internal: promotes one staged Online Retail load (called by c360.ingest)';
+COMMENT ON FUNCTION c360._ingest_customers(bigint) IS 'internal: promotes one staged customers load (called by c360.ingest)';
+COMMENT ON FUNCTION c360._ingest_products(bigint) IS 'internal: promotes one staged products load (called by c360.ingest)';
+COMMENT ON FUNCTION c360._ingest_orders(bigint) IS 'internal: promotes one staged orders load (called by c360.ingest)';
+COMMENT ON FUNCTION c360._ingest_order_items(bigint) IS 'internal: promotes one staged order_items load (called by c360.ingest)';
+COMMENT ON FUNCTION c360._ingest_payments(bigint) IS 'internal: promotes one staged payments load (called by c360.ingest)';
+COMMENT ON FUNCTION c360._reject_checked_rows(bigint, text) IS 'internal: records the rows of the current load that failed a check';
+COMMENT ON FUNCTION c360._reject_repeated_keys(text, text) IS 'internal: marks rows repeating a key seen earlier in the same load';
+COMMENT ON FUNCTION c360._reject_unknown_refs(text, text, text, text) IS 'internal: marks rows referencing a key that does not exist';
+COMMENT ON FUNCTION c360._refresh_touched_facts() IS 'internal: rebuilds fact_sales and fact_orders for the orders a load touched';
+
+-- Staging tables and copy views: every column is the raw text of the CSV
+-- column of the same name; say so once, for all of them.
+DO $$
+DECLARE col record;
+BEGIN
+  FOR col IN
+    SELECT c.oid::regclass AS rel, a.attname
+    FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+    WHERE c.relnamespace = 'c360'::regnamespace AND c.relkind IN ('r', 'v')
+      AND (c.relname LIKE 'stage\_%' OR c.relname LIKE '%\_csv')
+  LOOP
+    EXECUTE format('COMMENT ON COLUMN %s.%I IS %L', col.rel, col.attname,
+      CASE col.attname
+        WHEN 'load_id' THEN 'the load the row belongs to (c360.load_log)'
+        WHEN 'line_no' THEN 'line of the file on which the record starts (1 = header)'
+        ELSE format('raw text of the CSV column %s, as read', col.attname)
+      END);
+  END LOOP;
+END
+$$;
