@@ -76,9 +76,11 @@ COMMENT ON VIEW c360.order_items_csv IS 'client-side load target for order_items
 COMMENT ON VIEW c360.payments_csv IS 'client-side load target for payments.csv (\copy ... CSV HEADER), then c360.ingest()';
 
 ------------------------------------------------------------------------------
--- Promotion. Each c360._ingest_<source>(load) works on the temp table
--- pg_temp.c360_checked (line_no, problem text[], + staged text columns)
--- and returns (accepted, duplicates).
+-- Promotion. Each c360._ingest_<source>(load) builds the temp table
+-- pg_temp.c360_checked (line_no, problem text[] or NULL, + its columns),
+-- upserts the rows without a problem, adds the orders it changed to
+-- pg_temp.c360_touched and returns how many rows it inserted or updated.
+-- c360.ingest() does the bookkeeping common to all sources.
 ------------------------------------------------------------------------------
 
 -- Records the rows of pg_temp.c360_checked that have a problem as rejects,
@@ -130,7 +132,7 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION c360._ingest_online_retail(p_load bigint, OUT accepted bigint, OUT duplicates bigint)
+CREATE FUNCTION c360._ingest_online_retail(p_load bigint) RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE changed bigint;
@@ -167,9 +169,7 @@ BEGIN
     WHERE c.problem IS NULL AND c.order_id = f.order_id AND c.customer_id <> f.first_customer;
   END IF;
   CREATE TEMP VIEW c360_lines AS SELECT * FROM pg_temp.c360_checked WHERE problem IS NULL;
-  accepted := (SELECT count(*) FROM pg_temp.c360_lines);
 
-  CREATE TEMP TABLE c360_touched (order_id text PRIMARY KEY, customer_id text) ON COMMIT DROP;
 
   -- a customer's country is the one on their latest line
   WITH up AS (
@@ -213,15 +213,16 @@ BEGIN
   counted AS (SELECT count(*) AS n FROM up),
   touched AS (INSERT INTO pg_temp.c360_touched SELECT DISTINCT up.order_id, NULL FROM up ON CONFLICT DO NOTHING)
   SELECT n INTO changed FROM counted;
-  duplicates := accepted - changed;
+  RETURN changed;
 END
 $$;
 
 -- The five normalized extracts. Each checks its values, rejects repeated keys
 -- and unknown references, then upserts what is left.
-CREATE FUNCTION c360._ingest_customers(p_load bigint, OUT accepted bigint, OUT duplicates bigint)
+CREATE FUNCTION c360._ingest_customers(p_load bigint) RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE changed bigint;
 BEGIN
   CREATE TEMP TABLE c360_checked ON COMMIT DROP AS
   SELECT s.line_no,
@@ -230,8 +231,6 @@ BEGIN
          s.customer_id, s.created_at, s.city, s.state, s.country
   FROM c360.stage_customers s WHERE s.load_id = p_load;
   PERFORM c360._reject_repeated_keys('customer_id', 'customer_id');
-  CREATE TEMP TABLE c360_touched (order_id text PRIMARY KEY, customer_id text) ON COMMIT DROP;
-  accepted := (SELECT count(*) FROM pg_temp.c360_checked WHERE problem IS NULL);
   WITH up AS (
     INSERT INTO c360.customers AS t (customer_id, created_at, city, state, country, load_id)
     SELECT btrim(customer_id), nullif(btrim(created_at), '')::timestamptz, nullif(btrim(city), ''),
@@ -245,13 +244,15 @@ BEGIN
     RETURNING t.customer_id),
   n AS (SELECT count(*) AS n FROM up),
   touched AS (INSERT INTO pg_temp.c360_touched SELECT o.order_id, o.customer_id FROM c360.orders o JOIN up USING (customer_id) ON CONFLICT DO NOTHING)
-  SELECT accepted - n.n INTO duplicates FROM n;
+  SELECT n.n INTO changed FROM n;
+  RETURN changed;
 END
 $$;
 
-CREATE FUNCTION c360._ingest_products(p_load bigint, OUT accepted bigint, OUT duplicates bigint)
+CREATE FUNCTION c360._ingest_products(p_load bigint) RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE changed bigint;
 BEGIN
   CREATE TEMP TABLE c360_checked ON COMMIT DROP AS
   SELECT s.line_no,
@@ -259,8 +260,6 @@ BEGIN
          s.product_id, s.category, s.brand
   FROM c360.stage_products s WHERE s.load_id = p_load;
   PERFORM c360._reject_repeated_keys('product_id', 'product_id');
-  CREATE TEMP TABLE c360_touched (order_id text PRIMARY KEY, customer_id text) ON COMMIT DROP;
-  accepted := (SELECT count(*) FROM pg_temp.c360_checked WHERE problem IS NULL);
   WITH up AS (
     INSERT INTO c360.products AS t (product_id, category, brand, load_id)
     SELECT btrim(product_id), nullif(btrim(category), ''), nullif(btrim(brand), ''), p_load
@@ -269,13 +268,15 @@ BEGIN
       SET category = EXCLUDED.category, brand = EXCLUDED.brand, load_id = EXCLUDED.load_id
     WHERE (t.category, t.brand) IS DISTINCT FROM (EXCLUDED.category, EXCLUDED.brand)
     RETURNING 1)
-  SELECT accepted - count(*) INTO duplicates FROM up;
+  SELECT count(*) INTO changed FROM up;
+  RETURN changed;
 END
 $$;
 
-CREATE FUNCTION c360._ingest_orders(p_load bigint, OUT accepted bigint, OUT duplicates bigint)
+CREATE FUNCTION c360._ingest_orders(p_load bigint) RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE changed bigint;
 BEGIN
   CREATE TEMP TABLE c360_checked ON COMMIT DROP AS
   SELECT s.line_no,
@@ -293,8 +294,6 @@ BEGIN
   FROM c360.stage_orders s WHERE s.load_id = p_load;
   PERFORM c360._reject_repeated_keys('order_id', 'order_id');
   PERFORM c360._reject_unknown_refs('customer_id', 'customers', 'customer_id', 'unknown_customer');
-  CREATE TEMP TABLE c360_touched (order_id text PRIMARY KEY, customer_id text) ON COMMIT DROP;
-  accepted := (SELECT count(*) FROM pg_temp.c360_checked WHERE problem IS NULL);
   WITH typed AS (
     SELECT btrim(order_id) AS order_id, btrim(customer_id) AS customer_id, lower(btrim(order_status)) AS order_status,
            nullif(btrim(order_date), '')::date AS order_date, nullif(btrim(order_timestamp), '')::timestamptz AS order_timestamp,
@@ -314,13 +313,15 @@ BEGIN
     RETURNING t.order_id, t.customer_id),
   n AS (SELECT count(*) AS n FROM up),
   touched AS (INSERT INTO pg_temp.c360_touched SELECT * FROM up ON CONFLICT DO NOTHING)
-  SELECT accepted - n.n INTO duplicates FROM n;
+  SELECT n.n INTO changed FROM n;
+  RETURN changed;
 END
 $$;
 
-CREATE FUNCTION c360._ingest_order_items(p_load bigint, OUT accepted bigint, OUT duplicates bigint)
+CREATE FUNCTION c360._ingest_order_items(p_load bigint) RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE changed bigint;
 BEGIN
   CREATE TEMP TABLE c360_checked ON COMMIT DROP AS
   SELECT s.line_no,
@@ -339,8 +340,6 @@ BEGIN
   PERFORM c360._reject_repeated_keys('order_item_id', 'order_item_id');
   PERFORM c360._reject_unknown_refs('order_id', 'orders', 'order_id', 'unknown_order');
   PERFORM c360._reject_unknown_refs('product_id', 'products', 'product_id', 'unknown_product');
-  CREATE TEMP TABLE c360_touched (order_id text PRIMARY KEY, customer_id text) ON COMMIT DROP;
-  accepted := (SELECT count(*) FROM pg_temp.c360_checked WHERE problem IS NULL);
   WITH up AS (
     INSERT INTO c360.order_items AS t (order_item_id, order_id, product_id, quantity, unit_price, load_id)
     SELECT btrim(order_item_id), btrim(order_id), btrim(product_id), btrim(quantity)::integer, btrim(unit_price)::numeric, p_load
@@ -353,13 +352,15 @@ BEGIN
     RETURNING t.order_id),
   n AS (SELECT count(*) AS n FROM up),
   touched AS (INSERT INTO pg_temp.c360_touched SELECT DISTINCT order_id, NULL FROM up ON CONFLICT DO NOTHING)
-  SELECT accepted - n.n INTO duplicates FROM n;
+  SELECT n.n INTO changed FROM n;
+  RETURN changed;
 END
 $$;
 
-CREATE FUNCTION c360._ingest_payments(p_load bigint, OUT accepted bigint, OUT duplicates bigint)
+CREATE FUNCTION c360._ingest_payments(p_load bigint) RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
+DECLARE changed bigint;
 BEGIN
   CREATE TEMP TABLE c360_checked ON COMMIT DROP AS
   SELECT s.line_no,
@@ -371,8 +372,6 @@ BEGIN
   FROM c360.stage_payments s WHERE s.load_id = p_load;
   PERFORM c360._reject_repeated_keys('payment_id', 'payment_id');
   PERFORM c360._reject_unknown_refs('order_id', 'orders', 'order_id', 'unknown_order');
-  CREATE TEMP TABLE c360_touched (order_id text PRIMARY KEY, customer_id text) ON COMMIT DROP;
-  accepted := (SELECT count(*) FROM pg_temp.c360_checked WHERE problem IS NULL);
   WITH up AS (
     INSERT INTO c360.payments AS t (payment_id, order_id, payment_type, payment_amount, payment_date, load_id)
     SELECT btrim(payment_id), btrim(order_id), nullif(btrim(payment_type), ''), btrim(payment_amount)::numeric,
@@ -384,7 +383,8 @@ BEGIN
     WHERE (t.order_id, t.payment_type, t.payment_amount, t.payment_date)
           IS DISTINCT FROM (EXCLUDED.order_id, EXCLUDED.payment_type, EXCLUDED.payment_amount, EXCLUDED.payment_date)
     RETURNING 1)
-  SELECT accepted - count(*) INTO duplicates FROM up;
+  SELECT count(*) INTO changed FROM up;
+  RETURN changed;
 END
 $$;
 
@@ -425,7 +425,8 @@ LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   l record;
-  res record;
+  changed bigint;
+  accepted bigint;
   rejected_now bigint;
   others boolean;
   old_tz text := current_setting('TimeZone');
@@ -450,12 +451,12 @@ BEGIN
     ORDER BY array_position(ARRAY['online_retail','customers','products','orders','order_items','payments'], g.source), g.load_id
     FOR UPDATE
   LOOP
-    EXECUTE format('SELECT * FROM c360.%I($1)', '_ingest_' || l.source) INTO res USING l.load_id;
+    CREATE TEMP TABLE c360_touched (order_id text PRIMARY KEY, customer_id text) ON COMMIT DROP;
+    EXECUTE format('SELECT c360.%I($1)', '_ingest_' || l.source) INTO changed USING l.load_id;
+    accepted := (SELECT count(*) FROM pg_temp.c360_checked WHERE problem IS NULL);
     rejected_now := c360._reject_checked_rows(l.load_id, l.source);
-    IF to_regclass('pg_temp.c360_touched') IS NOT NULL THEN
-      PERFORM c360._refresh_touched_facts();
-      DROP TABLE pg_temp.c360_touched;
-    END IF;
+    PERFORM c360._refresh_touched_facts();
+    DROP TABLE pg_temp.c360_touched;
     DROP VIEW IF EXISTS pg_temp.c360_lines;
     DROP TABLE IF EXISTS pg_temp.c360_checked;
     -- Staged rows now live on typed or as rejects. TRUNCATE when the load
@@ -470,9 +471,10 @@ BEGIN
     UPDATE c360.load_log g
     SET status = 'ingested',
         -- a client-side \copy load has no import step: what was staged was read
-        rows_read = CASE WHEN g.file_name IS NULL THEN res.accepted + rejected_now ELSE g.rows_read END,
-        rows_accepted = res.accepted, rows_rejected = g.rows_rejected + rejected_now,
-        rows_duplicate = res.duplicates, finished_at = clock_timestamp()
+        rows_read = CASE WHEN g.file_name IS NULL THEN accepted + rejected_now ELSE g.rows_read END,
+        rows_accepted = accepted, rows_rejected = g.rows_rejected + rejected_now,
+        -- accepted rows that changed nothing were already there: duplicates
+        rows_duplicate = accepted - changed, finished_at = clock_timestamp()
     WHERE g.load_id = l.load_id
     RETURNING g.load_id, g.source, g.rows_read, g.rows_accepted, g.rows_rejected, g.rows_duplicate
     INTO load_id, source, rows_read, rows_accepted, rows_rejected, rows_duplicate;
