@@ -7,21 +7,12 @@
 //! - Return line: InvoiceNo starting with `C`, CustomerID present.
 //! - Everything else is rejected with a reason.
 
-use super::values::{check, parse_decimal, parse_integer, quote_value, Kind, Refusal};
+use super::values::{check, parse_decimal, parse_integer, parse_required, quote_value, Kind, Refusal};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LineKind {
     Sale,
     Return,
-}
-
-impl LineKind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            LineKind::Sale => "sale",
-            LineKind::Return => "return",
-        }
-    }
 }
 
 /// The raw text fields of one line, named as in the file's header.
@@ -49,9 +40,9 @@ pub fn classify(line: &Line) -> Result<LineKind, Refusal> {
     }
     check("InvoiceNo", line.invoice_no, Kind::Text, true)?;
     check("StockCode", line.stock_code, Kind::Text, true)?;
-    check("Quantity", line.quantity, Kind::Integer, true)?;
+    let quantity = parse_required("Quantity", line.quantity, parse_integer)?;
     check("InvoiceDate", line.invoice_date, Kind::Timestamp, true)?;
-    check("UnitPrice", line.unit_price, Kind::Decimal, true)?;
+    let price = parse_required("UnitPrice", line.unit_price, parse_decimal)?;
 
     let invoice = line.invoice_no.unwrap_or_default().trim();
     if invoice.starts_with('C') {
@@ -59,9 +50,6 @@ pub fn classify(line: &Line) -> Result<LineKind, Refusal> {
     }
     let quantity_text = line.quantity.unwrap_or_default().trim();
     let price_text = line.unit_price.unwrap_or_default().trim();
-    // Both parse: check() above accepted them.
-    let quantity = parse_integer(quantity_text).unwrap_or(0);
-    let price = parse_decimal(price_text).unwrap_or_default();
     if price <= rust_decimal::Decimal::ZERO {
         return Err(Refusal::new(
             "non_positive_price",

@@ -70,36 +70,38 @@ pub fn quote_value(value: &str) -> String {
     }
 }
 
-pub fn is_blank(value: Option<&str>) -> bool {
-    value.is_none_or(|v| v.trim().is_empty())
-}
-
 /// Checks one value of `column`. `None` and blank values are refused only
 /// when `required`.
 pub fn check(column: &str, value: Option<&str>, kind: Kind, required: bool) -> Result<(), Refusal> {
-    let v = match value.map(str::trim) {
-        None | Some("") => {
-            return if required {
-                Err(Refusal::new("missing_value", format!("{column} is empty but required")))
-            } else {
-                Ok(())
-            };
-        }
-        Some(v) => v,
-    };
-    let result = match kind {
-        Kind::Text => Ok(()),
-        Kind::Integer => parse_integer(v).map(|_| ()),
-        Kind::Decimal => parse_decimal(v).map(|_| ()),
-        Kind::Timestamp => parse_timestamp(v).map(|_| ()),
-        Kind::Date => parse_date(v).map(|_| ()),
-    };
-    result.map_err(|(reason, what)| {
-        Refusal::new(reason, format!("{column} {} is {what}", quote_value(value.unwrap_or_default())))
-    })
+    if !required && value.is_none_or(|v| v.trim().is_empty()) {
+        return Ok(());
+    }
+    match kind {
+        Kind::Text => parse_required(column, value, |_| Ok(())),
+        Kind::Integer => parse_required(column, value, parse_integer).map(|_| ()),
+        Kind::Decimal => parse_required(column, value, parse_decimal).map(|_| ()),
+        Kind::Timestamp => parse_required(column, value, parse_timestamp).map(|_| ()),
+        Kind::Date => parse_required(column, value, parse_date).map(|_| ()),
+    }
 }
 
-type ParseError = (&'static str, &'static str);
+/// Parses a required value of `column` (blanks trimmed) with `parse`; a
+/// blank or unparseable value is refused with a message naming both.
+pub fn parse_required<T>(
+    column: &str,
+    value: Option<&str>,
+    parse: impl Fn(&str) -> Result<T, ParseError>,
+) -> Result<T, Refusal> {
+    match value.map(str::trim) {
+        None | Some("") => Err(Refusal::new("missing_value", format!("{column} is empty but required"))),
+        Some(v) => parse(v).map_err(|(reason, what)| {
+            Refusal::new(reason, format!("{column} {} is {what}", quote_value(value.unwrap_or_default())))
+        }),
+    }
+}
+
+/// A parse failure: reason code and what the value is instead.
+pub type ParseError = (&'static str, &'static str);
 
 pub fn parse_integer(v: &str) -> Result<i32, ParseError> {
     let digits = v.strip_prefix(['+', '-']).unwrap_or(v);
