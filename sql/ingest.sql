@@ -17,7 +17,7 @@ DECLARE
   open_load text := current_setting('c360.copy_load_' || source, true);
 BEGIN
   IF coalesce(open_load, '') = '' THEN
-    INSERT INTO c360.load_log (source, file_name, status) VALUES (source, NULL, 'staged')
+    INSERT INTO c360.load_log (source, file_name, status, staged_at) VALUES (source, NULL, 'staged', clock_timestamp())
     RETURNING c360.load_log.load_id INTO load_id;
     line_no := 2;  -- line 1 is the header
   ELSE
@@ -168,14 +168,12 @@ BEGIN
           FROM pg_temp.c360_checked WHERE problem IS NULL ORDER BY order_id, line_no) f
     WHERE c.problem IS NULL AND c.order_id = f.order_id AND c.customer_id <> f.first_customer;
   END IF;
-  CREATE TEMP VIEW c360_lines AS SELECT * FROM pg_temp.c360_checked WHERE problem IS NULL;
-
 
   -- a customer's country is the one on their latest line
   WITH up AS (
     INSERT INTO c360.customers AS t (customer_id, country, load_id)
     SELECT DISTINCT ON (customer_id) customer_id, country, p_load
-    FROM pg_temp.c360_lines ORDER BY customer_id, order_timestamp DESC, line_no DESC
+    FROM pg_temp.c360_checked WHERE problem IS NULL ORDER BY customer_id, order_timestamp DESC, line_no DESC
     ON CONFLICT (customer_id) DO UPDATE SET country = EXCLUDED.country, load_id = EXCLUDED.load_id
     WHERE t.country IS DISTINCT FROM EXCLUDED.country
     RETURNING t.customer_id)
@@ -184,7 +182,7 @@ BEGIN
 
   INSERT INTO c360.products AS t (product_id, description, load_id)
   SELECT DISTINCT ON (product_id) product_id, description, p_load
-  FROM pg_temp.c360_lines ORDER BY product_id, description IS NULL, order_timestamp DESC, line_no DESC
+  FROM pg_temp.c360_checked WHERE problem IS NULL ORDER BY product_id, description IS NULL, order_timestamp DESC, line_no DESC
   ON CONFLICT (product_id) DO UPDATE SET description = EXCLUDED.description, load_id = EXCLUDED.load_id
   WHERE EXCLUDED.description IS NOT NULL AND t.description IS DISTINCT FROM EXCLUDED.description;
 
@@ -192,7 +190,7 @@ BEGIN
     INSERT INTO c360.orders AS t (order_id, customer_id, order_status, order_date, order_timestamp, load_id)
     SELECT order_id, min(customer_id), CASE WHEN bool_or(is_return) THEN 'cancelled' ELSE 'completed' END,
            min(order_date), min(order_timestamp), p_load
-    FROM pg_temp.c360_lines GROUP BY order_id
+    FROM pg_temp.c360_checked WHERE problem IS NULL GROUP BY order_id
     ON CONFLICT (order_id) DO UPDATE
       SET customer_id = EXCLUDED.customer_id, order_status = EXCLUDED.order_status,
           order_date = EXCLUDED.order_date, order_timestamp = EXCLUDED.order_timestamp, load_id = EXCLUDED.load_id
@@ -203,7 +201,8 @@ BEGIN
 
   WITH up AS (
     INSERT INTO c360.order_items AS t (order_item_id, order_id, product_id, quantity, unit_price, load_id)
-    SELECT order_item_id, order_id, product_id, quantity, unit_price, p_load FROM pg_temp.c360_lines
+    SELECT order_item_id, order_id, product_id, quantity, unit_price, p_load
+    FROM pg_temp.c360_checked WHERE problem IS NULL
     ON CONFLICT (order_item_id) DO UPDATE
       SET order_id = EXCLUDED.order_id, product_id = EXCLUDED.product_id, quantity = EXCLUDED.quantity,
           unit_price = EXCLUDED.unit_price, load_id = EXCLUDED.load_id
@@ -457,8 +456,7 @@ BEGIN
     rejected_now := c360._reject_checked_rows(l.load_id, l.source);
     PERFORM c360._refresh_touched_facts();
     DROP TABLE pg_temp.c360_touched;
-    DROP VIEW IF EXISTS pg_temp.c360_lines;
-    DROP TABLE IF EXISTS pg_temp.c360_checked;
+    DROP TABLE pg_temp.c360_checked;
     -- Staged rows now live on typed or as rejects. TRUNCATE when the load
     -- is all the table holds: deleting millions of rows one by one is slow.
     EXECUTE format('SELECT EXISTS (SELECT 1 FROM c360.%I WHERE load_id <> $1)', 'stage_' || l.source)

@@ -101,7 +101,7 @@ COMMENT ON COLUMN c360.load_log.rows_accepted IS 'rows that landed in the typed 
 COMMENT ON COLUMN c360.load_log.rows_rejected IS 'rows recorded in c360.rejects, at import or at ingest';
 COMMENT ON COLUMN c360.load_log.rows_duplicate IS 'accepted rows already present unchanged from an earlier load (a repeated load changes nothing)';
 COMMENT ON COLUMN c360.load_log.started_at IS 'when the load started';
-COMMENT ON COLUMN c360.load_log.staged_at IS 'when its rows were all in staging';
+COMMENT ON COLUMN c360.load_log.staged_at IS 'when import_csv finished staging the file; for a client-side \copy, when its first row arrived';
 COMMENT ON COLUMN c360.load_log.finished_at IS 'when ingest finished it';
 SELECT pg_catalog.pg_extension_config_dump('c360.load_log', '');
 

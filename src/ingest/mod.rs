@@ -348,7 +348,7 @@ fn import_csv(
     stager.flush();
     let staged = read - stager.rejected;
     Spi::run_with_args(
-        "UPDATE c360.load_log SET status = 'staged', rows_read = $2, rows_rejected = $3 WHERE load_id = $1",
+        "UPDATE c360.load_log SET status = 'staged', staged_at = clock_timestamp(), rows_read = $2, rows_rejected = $3 WHERE load_id = $1",
         &[load_id.into(), read.into(), stager.rejected.into()],
     )
     .unwrap_or_else(|e| spi_failed("updating the load log", e));

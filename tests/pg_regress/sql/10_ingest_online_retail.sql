@@ -30,7 +30,8 @@ SELECT product_id, description FROM c360.products ORDER BY product_id;
 
 -- The load log reconciles: read = accepted + rejected.
 SELECT load_id, source, rows_read, rows_accepted, rows_rejected, rows_duplicate,
-       rows_read = rows_accepted + rows_rejected AS reconciles
+       rows_read = rows_accepted + rows_rejected AS reconciles,
+       started_at <= staged_at AND staged_at <= finished_at AS timestamps_in_order
 FROM c360.load_log ORDER BY load_id;
 
 -- Loading the same file again: every accepted row is a duplicate, nothing

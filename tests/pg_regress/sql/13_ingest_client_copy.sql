@@ -11,7 +11,7 @@ CREATE EXTENSION c360;
 \copy c360.online_retail_csv FROM '/tmp/c360_regress_fixtures/online_retail_no_header.csv' CSV
 
 -- Each \copy is one load; lines are numbered from 2 (line 1 is the header).
-SELECT load_id, source, file_name, status FROM c360.load_log ORDER BY load_id;
+SELECT load_id, source, file_name, status, staged_at IS NOT NULL AS staged_at_set FROM c360.load_log ORDER BY load_id;
 SELECT load_id, line_no, invoiceno, quantity, customerid FROM c360.stage_online_retail ORDER BY load_id, line_no;
 SELECT source, rows_read, rows_accepted, rows_rejected FROM c360.ingest();
 SELECT order_item_id, customer_id, revenue FROM c360.fact_sales ORDER BY order_item_id;
