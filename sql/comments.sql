@@ -39,3 +39,21 @@ BEGIN
   END LOOP;
 END
 $$;
+
+-- RFM (src/rfm)
+COMMENT ON FUNCTION c360.rfm_breaks_transition(internal, float8) IS 'internal: transition function of c360.rfm_breaks(value)';
+COMMENT ON FUNCTION c360.rfm_breaks_transition_bins(internal, float8, integer) IS 'internal: transition function of c360.rfm_breaks(value, n)';
+COMMENT ON FUNCTION c360.rfm_breaks_combine(internal, internal) IS 'internal: combines partial rfm_breaks states (parallel plans)';
+COMMENT ON FUNCTION c360.rfm_breaks_serialize(internal) IS 'internal: serializes an rfm_breaks state for a parallel worker';
+COMMENT ON FUNCTION c360.rfm_breaks_deserialize(bytea, internal) IS 'internal: deserializes an rfm_breaks state from a parallel worker';
+COMMENT ON FUNCTION c360.rfm_breaks_final(internal) IS 'internal: final function of c360.rfm_breaks';
+COMMENT ON FUNCTION c360.rfm_score(float8, float8[], boolean) IS 'score 1..n of a value against ascending cut points: 1 + cut points below it (or above it when lower_is_better, as for recency); ties share a score';
+COMMENT ON FUNCTION c360.rfm_segment(integer, integer, integer) IS 'default RFM segment (SPEC §5 grid) of R, F, M scores 1-5';
+COMMENT ON FUNCTION c360.rfm_tier(text) IS 'default tier of a segment name (Champions, Loyal, At Risk, Churn Risk); NULL for other names';
+COMMENT ON FUNCTION c360.segment_rule_defaults() IS 'the default segment rules (SPEC §5 grid)';
+COMMENT ON FUNCTION c360.check_segment_rules() IS 'problems of c360.segment_rules: unmapped or ambiguous cells, unreachable segments, mixed tiers; no rows = usable';
+COMMENT ON FUNCTION c360.segment_map() IS 'all 125 (r, f, m) cells with the segment and tier c360.segment_rules gives them; errors on a broken rule set';
+COMMENT ON FUNCTION c360.rfm_segment_by_rules(integer, integer, integer) IS 'RFM segment of R, F, M scores by c360.segment_rules (read once per query)';
+
+-- refresh (src/refresh.rs)
+COMMENT ON FUNCTION c360._log_refresh_failure(bigint, timestamptz, text, text) IS 'internal: logs a failed refresh run from a background worker, since the run''s own transaction rolls back';

@@ -432,6 +432,8 @@ DECLARE
 BEGIN
   -- One ingest at a time: two would race on the same keys.
   PERFORM pg_advisory_xact_lock(hashtext('c360.ingest'));
+  -- ingest keeps the facts current itself: its changes do not mark them stale
+  PERFORM set_config('c360.ingesting', 'on', true);
   -- Staged timestamps without an offset are local times of the source.
   PERFORM set_config('TimeZone', c360.setting('source_timezone'), true);
   -- Transaction-local memory for the sorts and hashes over a whole file
@@ -479,6 +481,7 @@ BEGIN
     RETURN NEXT;
   END LOOP;
   PERFORM set_config('TimeZone', old_tz, true);
+  PERFORM set_config('c360.ingesting', 'off', true);
 END
 $$;
 COMMENT ON FUNCTION c360.ingest() IS 'promotes every staged load into the typed tables or c360.rejects (parents first), keeps fact_sales/fact_orders current, and returns one row per load: read = accepted + rejected';

@@ -13,7 +13,11 @@ RETURNS TABLE (name text, default_value text, description text)
 LANGUAGE sql IMMUTABLE PARALLEL SAFE SET search_path = pg_catalog
 AS $$ VALUES
   ('source_timezone', 'UTC',
-   'time zone in which source timestamps without an explicit UTC offset were written (any PostgreSQL time zone name, e.g. Asia/Kuala_Lumpur)')
+   'time zone in which source timestamps without an explicit UTC offset were written (any PostgreSQL time zone name, e.g. Asia/Kuala_Lumpur)'),
+  ('as_of', 'auto',
+   'date the RFM, cluster and CLV figures are computed as of: auto (the day after the latest sale) or a date such as 2011-12-10; only orders before it count'),
+  ('rfm_method', 'quintile',
+   'how R, F and M scores are binned: quintile (value-based cut points, ties share a score) or ntile (equal-size bins, ties broken by customer_id)')
 $$;
 COMMENT ON FUNCTION c360.setting_defaults() IS 'the settings c360 knows, with default values and descriptions';
 
@@ -46,6 +50,22 @@ BEGIN
               DETAIL = 'It must be a time zone name PostgreSQL knows.',
               HINT = 'See pg_timezone_names, e.g. Asia/Kuala_Lumpur, Asia/Singapore, Europe/London.';
     END;
+  ELSIF NEW.name = 'as_of' AND NEW.value <> 'auto' THEN
+    BEGIN
+      IF NEW.value !~ '^\d{4}-\d{2}-\d{2}$' THEN
+        RAISE invalid_datetime_format;
+      END IF;
+      PERFORM NEW.value::date;
+    EXCEPTION WHEN invalid_datetime_format OR datetime_field_overflow THEN
+      RAISE EXCEPTION 'invalid value for setting "as_of": "%"', NEW.value
+        USING ERRCODE = 'invalid_parameter_value',
+              DETAIL = 'It must be auto or an ISO date YYYY-MM-DD.',
+              HINT = 'For example 2011-12-10, or auto for the day after the latest sale.';
+    END;
+  ELSIF NEW.name = 'rfm_method' AND NEW.value NOT IN ('quintile', 'ntile') THEN
+    RAISE EXCEPTION 'invalid value for setting "rfm_method": "%"', NEW.value
+      USING ERRCODE = 'invalid_parameter_value',
+            DETAIL = 'It must be quintile or ntile.';
   END IF;
   NEW.changed_at := now();
   RETURN NEW;

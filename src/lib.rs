@@ -9,6 +9,8 @@ use pgrx::prelude::*;
 ::pgrx::pg_module_magic!(name, version);
 
 pub mod ingest;
+pub mod refresh;
+pub mod rfm;
 pub mod sql_errors;
 
 extension_sql_file!("../sql/bootstrap.sql", name = "bootstrap", bootstrap);

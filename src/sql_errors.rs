@@ -4,9 +4,13 @@
 use pgrx::pg_sys::panic::ErrorReport;
 use pgrx::prelude::*;
 
-/// Raises an ERROR with SQLSTATE, message, detail and optional hint.
+/// Raises an ERROR with SQLSTATE, message, detail (omitted when empty) and optional hint.
 pub fn raise(code: PgSqlErrorCode, message: impl Into<String>, detail: impl Into<String>, hint: Option<&str>) -> ! {
-    let mut report = ErrorReport::new(code, message.into(), "c360").set_detail(detail);
+    let detail = detail.into();
+    let mut report = ErrorReport::new(code, message.into(), "c360");
+    if !detail.is_empty() {
+        report = report.set_detail(detail);
+    }
     if let Some(hint) = hint {
         report = report.set_hint(hint);
     }

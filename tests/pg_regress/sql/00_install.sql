@@ -23,6 +23,7 @@ WHERE e.extname = 'c360' AND d.deptype = 'e'
 SELECT p.oid::regprocedure AS function_without_pinned_search_path
 FROM pg_proc p
 WHERE p.pronamespace = 'c360'::regnamespace
+  AND p.prokind <> 'a'  -- aggregates run their support functions, which pin it
   AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) c WHERE c LIKE 'search_path=%');
 
 -- Every table, view, column and function carries a COMMENT, which is what

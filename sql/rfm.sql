@@ -1,0 +1,309 @@
+-- RFM (SPEC.md §5): the rfm_breaks aggregate, the editable segment rules,
+-- the per-customer metrics and scores the refresh rebuilds, and customer_360.
+-- The math (cut points, scores, rule resolution) is Rust: src/rfm/.
+
+------------------------------------------------------------------------------
+-- rfm_breaks: a parallel-safe aggregate (support functions in src/rfm/mod.rs).
+-- Hand-written because pgrx 0.18's #[pg_aggregate] declares a wrong
+-- deserialize signature for internal states (pgrx #2351).
+------------------------------------------------------------------------------
+CREATE AGGREGATE c360.rfm_breaks(value float8) (
+    SFUNC = c360.rfm_breaks_transition,
+    STYPE = internal,
+    FINALFUNC = c360.rfm_breaks_final,
+    FINALFUNC_MODIFY = READ_WRITE,
+    COMBINEFUNC = c360.rfm_breaks_combine,
+    SERIALFUNC = c360.rfm_breaks_serialize,
+    DESERIALFUNC = c360.rfm_breaks_deserialize,
+    PARALLEL = SAFE
+);
+CREATE AGGREGATE c360.rfm_breaks(value float8, bins integer) (
+    SFUNC = c360.rfm_breaks_transition_bins,
+    STYPE = internal,
+    FINALFUNC = c360.rfm_breaks_final,
+    FINALFUNC_MODIFY = READ_WRITE,
+    COMBINEFUNC = c360.rfm_breaks_combine,
+    SERIALFUNC = c360.rfm_breaks_serialize,
+    DESERIALFUNC = c360.rfm_breaks_deserialize,
+    PARALLEL = SAFE
+);
+
+------------------------------------------------------------------------------
+-- Segment rules: pre-filled with the spec's grid, yours to edit.
+------------------------------------------------------------------------------
+CREATE TABLE c360.segment_rules (
+    segment    text NOT NULL CHECK (btrim(segment) <> ''),
+    tier       text NOT NULL CHECK (btrim(tier) <> ''),
+    r_min      integer NOT NULL CHECK (r_min BETWEEN 1 AND 5),
+    r_max      integer NOT NULL CHECK (r_max BETWEEN r_min AND 5),
+    f_min      integer NOT NULL CHECK (f_min BETWEEN 1 AND 5),
+    f_max      integer NOT NULL CHECK (f_max BETWEEN f_min AND 5),
+    m_min      integer NOT NULL DEFAULT 1 CHECK (m_min BETWEEN 1 AND 5),
+    m_max      integer NOT NULL DEFAULT 5 CHECK (m_max BETWEEN m_min AND 5),
+    priority   integer NOT NULL,
+    customized boolean NOT NULL DEFAULT false,
+    PRIMARY KEY (segment, r_min, f_min, m_min)
+);
+INSERT INTO c360.segment_rules (segment, tier, r_min, r_max, f_min, f_max, m_min, m_max, priority)
+SELECT * FROM c360.segment_rule_defaults();
+
+-- pg_dump keeps the rule set only once you changed it (customized rows).
+-- Restoring such a dump inserts customized rows right after CREATE EXTENSION
+-- put the defaults back; the first of them clears those defaults, so the
+-- restored rule set is exactly yours.
+CREATE FUNCTION c360.segment_rules_replace_defaults() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog
+AS $$
+BEGIN
+  IF NEW.customized THEN
+    DELETE FROM c360.segment_rules WHERE NOT customized;
+  END IF;
+  RETURN NEW;
+END
+$$;
+CREATE FUNCTION c360.segment_rules_mark_customized() RETURNS trigger
+LANGUAGE plpgsql SET search_path = pg_catalog
+AS $$
+BEGIN
+  IF pg_trigger_depth() = 1 AND current_setting('c360.resetting_rules', true) IS DISTINCT FROM 'on' THEN
+    UPDATE c360.segment_rules SET customized = true WHERE NOT customized;
+  END IF;
+  RETURN NULL;
+END
+$$;
+CREATE TRIGGER segment_rules_replace_defaults BEFORE INSERT ON c360.segment_rules
+  FOR EACH ROW EXECUTE FUNCTION c360.segment_rules_replace_defaults();
+CREATE TRIGGER segment_rules_mark_customized AFTER INSERT OR UPDATE OR DELETE ON c360.segment_rules
+  FOR EACH STATEMENT EXECUTE FUNCTION c360.segment_rules_mark_customized();
+SELECT pg_catalog.pg_extension_config_dump('c360.segment_rules', 'WHERE customized');
+
+CREATE FUNCTION c360.reset_segment_rules() RETURNS bigint
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog
+AS $$
+DECLARE n bigint;
+BEGIN
+  PERFORM set_config('c360.resetting_rules', 'on', true);
+  DELETE FROM c360.segment_rules;
+  INSERT INTO c360.segment_rules (segment, tier, r_min, r_max, f_min, f_max, m_min, m_max, priority)
+  SELECT * FROM c360.segment_rule_defaults();
+  GET DIAGNOSTICS n = ROW_COUNT;
+  PERFORM set_config('c360.resetting_rules', 'off', true);
+  RETURN n;
+END
+$$;
+
+------------------------------------------------------------------------------
+-- Derived by the refresh: customer metrics and RFM scores
+------------------------------------------------------------------------------
+CREATE TABLE c360.customer_metrics (
+    customer_id      text PRIMARY KEY,
+    first_order_date date NOT NULL,
+    last_order_date  date NOT NULL,
+    tenure_days      integer NOT NULL,
+    recency_days     integer NOT NULL,
+    frequency        integer NOT NULL,
+    monetary         numeric NOT NULL,
+    as_of            date NOT NULL
+);
+
+CREATE TABLE c360.rfm_segments (
+    customer_id text PRIMARY KEY,
+    r           integer NOT NULL,
+    f           integer NOT NULL,
+    m           integer NOT NULL,
+    rfm_score   text NOT NULL,
+    segment     text NOT NULL,
+    tier        text NOT NULL,
+    as_of       date NOT NULL
+);
+CREATE INDEX rfm_segments_segment_idx ON c360.rfm_segments (segment);
+
+-- The cut points of the last refresh, one row per measure and score: what a
+-- report shows to explain a score ("F = 3 means 2 to 3 orders").
+CREATE TABLE c360.rfm_thresholds (
+    measure     text NOT NULL,
+    score       integer NOT NULL,
+    lower_bound float8,
+    upper_bound float8,
+    customers   bigint NOT NULL,
+    as_of       date NOT NULL,
+    PRIMARY KEY (measure, score)
+);
+
+-- as_of: the 'as_of' setting, or the day after the latest sale.
+CREATE FUNCTION c360.as_of_date() RETURNS date
+LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog
+AS $$
+  SELECT CASE WHEN c360.setting('as_of') = 'auto'
+              THEN (SELECT max(order_date) + 1 FROM c360.fact_orders WHERE is_sale)
+              ELSE c360.setting('as_of')::date END
+$$;
+
+-- Step: one row per customer with a sale before as_of. A plain GROUP BY
+-- customer_id over the order-grain fact: Citus pushes it to the shards.
+CREATE FUNCTION c360._refresh_customer_metrics(as_of date) RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog
+AS $$
+DECLARE n bigint;
+BEGIN
+  DELETE FROM c360.customer_metrics;
+  INSERT INTO c360.customer_metrics
+  SELECT customer_id, min(order_date), max(order_date),
+         as_of - min(order_date), as_of - max(order_date),
+         count(*), sum(revenue), as_of
+  FROM c360.fact_orders
+  WHERE is_sale AND order_date < as_of
+  GROUP BY customer_id;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  RETURN n;
+END
+$$;
+
+-- Step: R, F, M scores (quintile cut points, or ntile), segment and tier
+-- from the checked rule set.
+CREATE FUNCTION c360._refresh_rfm_segments(as_of date, method text) RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog
+AS $$
+DECLARE
+  n bigint;
+  breaks record;
+BEGIN
+  DELETE FROM c360.rfm_segments;
+  DELETE FROM c360.rfm_thresholds;
+  CREATE TEMP TABLE c360_cells ON COMMIT DROP AS SELECT * FROM c360.segment_map();
+  IF method = 'quintile' THEN
+    SELECT c360.rfm_breaks(recency_days) AS r, c360.rfm_breaks(frequency) AS f,
+           c360.rfm_breaks(monetary::float8) AS m
+    INTO breaks FROM c360.customer_metrics;
+    INSERT INTO c360.rfm_segments
+    SELECT s.customer_id, s.r, s.f, s.m, concat(s.r, s.f, s.m), cell.segment, cell.tier, as_of
+    FROM (SELECT customer_id,
+                 c360.rfm_score(recency_days, breaks.r, true) AS r,
+                 c360.rfm_score(frequency, breaks.f) AS f,
+                 c360.rfm_score(monetary::float8, breaks.m) AS m
+          FROM c360.customer_metrics) s
+    JOIN pg_temp.c360_cells cell USING (r, f, m);
+  ELSE
+    INSERT INTO c360.rfm_segments
+    SELECT s.customer_id, s.r, s.f, s.m, concat(s.r, s.f, s.m), cell.segment, cell.tier, as_of
+    FROM (SELECT customer_id,
+                 ntile(5) OVER (ORDER BY recency_days DESC, customer_id) AS r,
+                 ntile(5) OVER (ORDER BY frequency, customer_id) AS f,
+                 ntile(5) OVER (ORDER BY monetary, customer_id) AS m
+          FROM c360.customer_metrics) s
+    JOIN pg_temp.c360_cells cell USING (r, f, m);
+  END IF;
+  GET DIAGNOSTICS n = ROW_COUNT;
+  DROP TABLE pg_temp.c360_cells;
+
+  -- Each score's value range, measured on the scored customers.
+  INSERT INTO c360.rfm_thresholds
+  SELECT measure, score, min(value), max(value), count(*), as_of
+  FROM (SELECT 'recency_days' AS measure, s.r AS score, m.recency_days::float8 AS value
+        FROM c360.rfm_segments s JOIN c360.customer_metrics m USING (customer_id)
+        UNION ALL
+        SELECT 'frequency', s.f, m.frequency FROM c360.rfm_segments s JOIN c360.customer_metrics m USING (customer_id)
+        UNION ALL
+        SELECT 'monetary', s.m, m.monetary::float8 FROM c360.rfm_segments s JOIN c360.customer_metrics m USING (customer_id)) v
+  GROUP BY measure, score;
+  RETURN n;
+END
+$$;
+
+------------------------------------------------------------------------------
+-- customer_360: one row per customer with a sale, for psql, dbt and Power BI
+------------------------------------------------------------------------------
+CREATE VIEW c360.customer_360 AS
+SELECT m.customer_id,
+       c.country,
+       c.city,
+       c.state,
+       m.first_order_date,
+       m.last_order_date,
+       m.tenure_days,
+       m.recency_days,
+       m.frequency,
+       m.monetary::numeric(19,4) AS monetary,
+       round(m.monetary / m.frequency, 4)::numeric(19,4) AS aov,
+       s.r,
+       s.f,
+       s.m,
+       s.rfm_score,
+       s.segment,
+       s.tier,
+       m.as_of
+FROM c360.customer_metrics m
+JOIN c360.customers c ON c.customer_id = m.customer_id
+LEFT JOIN c360.rfm_segments s ON s.customer_id = m.customer_id;
+
+------------------------------------------------------------------------------
+-- What \d+ and \df+ show
+------------------------------------------------------------------------------
+COMMENT ON AGGREGATE c360.rfm_breaks(float8) IS 'the 4 quintile cut points of a value (percentile_cont at 0.2, 0.4, 0.6, 0.8); NULLs ignored, NULL for no rows; parallel safe';
+COMMENT ON AGGREGATE c360.rfm_breaks(float8, integer) IS 'the n-1 cut points splitting a value into n bins (percentile_cont at i/n), n from 1 to 100; NULLs ignored, NULL for no rows; parallel safe';
+COMMENT ON TABLE c360.segment_rules IS 'RFM segment rules: each row maps a box of R, F, M scores (1-5) to a segment and tier; yours to edit (c360.check_segment_rules() validates, c360.reset_segment_rules() restores the defaults)';
+COMMENT ON COLUMN c360.segment_rules.segment IS 'segment name, e.g. Champions';
+COMMENT ON COLUMN c360.segment_rules.tier IS 'coarse tier for executives (default: Champions, Loyal, At Risk, Churn Risk); one per segment';
+COMMENT ON COLUMN c360.segment_rules.r_min IS 'lowest recency score the rule covers (1-5)';
+COMMENT ON COLUMN c360.segment_rules.r_max IS 'highest recency score the rule covers';
+COMMENT ON COLUMN c360.segment_rules.f_min IS 'lowest frequency score the rule covers (1-5)';
+COMMENT ON COLUMN c360.segment_rules.f_max IS 'highest frequency score the rule covers';
+COMMENT ON COLUMN c360.segment_rules.m_min IS 'lowest monetary score the rule covers (1-5; default rules span all)';
+COMMENT ON COLUMN c360.segment_rules.m_max IS 'highest monetary score the rule covers';
+COMMENT ON COLUMN c360.segment_rules.priority IS 'where rules overlap, the lowest number wins; two segments tied on a cell is an error. Also the display order of segments (1 = best)';
+COMMENT ON COLUMN c360.segment_rules.customized IS 'managed by c360: true once the rule set was edited, so pg_dump keeps it';
+COMMENT ON FUNCTION c360.segment_rules_replace_defaults() IS 'trigger: a restored customized rule replaces the defaults CREATE EXTENSION inserted';
+COMMENT ON FUNCTION c360.segment_rules_mark_customized() IS 'trigger: marks the rule set customized once edited, so pg_dump keeps it';
+COMMENT ON FUNCTION c360.reset_segment_rules() IS 'restores the default segment rules (SPEC §5 grid); returns the number of rules';
+
+COMMENT ON TABLE c360.customer_metrics IS 'derived by c360.refresh_c360(): recency, frequency and monetary value of every customer with a sale before as_of';
+COMMENT ON COLUMN c360.customer_metrics.customer_id IS 'customer key';
+COMMENT ON COLUMN c360.customer_metrics.first_order_date IS 'date of the first sale order';
+COMMENT ON COLUMN c360.customer_metrics.last_order_date IS 'date of the latest sale order before as_of';
+COMMENT ON COLUMN c360.customer_metrics.tenure_days IS 'as_of minus first_order_date, in days';
+COMMENT ON COLUMN c360.customer_metrics.recency_days IS 'as_of minus last_order_date, in days';
+COMMENT ON COLUMN c360.customer_metrics.frequency IS 'number of distinct sale orders';
+COMMENT ON COLUMN c360.customer_metrics.monetary IS 'sum of sale revenue, exact';
+COMMENT ON COLUMN c360.customer_metrics.as_of IS 'the date the figures are as of (setting as_of)';
+
+COMMENT ON TABLE c360.rfm_segments IS 'derived by c360.refresh_c360(): R, F, M scores, segment and tier of every customer in customer_metrics';
+COMMENT ON COLUMN c360.rfm_segments.customer_id IS 'customer key';
+COMMENT ON COLUMN c360.rfm_segments.r IS 'recency score 1-5 (5 = most recent)';
+COMMENT ON COLUMN c360.rfm_segments.f IS 'frequency score 1-5 (5 = most orders)';
+COMMENT ON COLUMN c360.rfm_segments.m IS 'monetary score 1-5 (5 = highest spend)';
+COMMENT ON COLUMN c360.rfm_segments.rfm_score IS 'the three scores as a code, e.g. 545';
+COMMENT ON COLUMN c360.rfm_segments.segment IS 'segment from c360.segment_rules';
+COMMENT ON COLUMN c360.rfm_segments.tier IS 'tier of the segment';
+COMMENT ON COLUMN c360.rfm_segments.as_of IS 'the date the scores are as of';
+
+COMMENT ON TABLE c360.rfm_thresholds IS 'derived by c360.refresh_c360(): the value range behind each R, F and M score, to explain a score';
+COMMENT ON COLUMN c360.rfm_thresholds.measure IS 'recency_days, frequency or monetary';
+COMMENT ON COLUMN c360.rfm_thresholds.score IS 'score 1-5';
+COMMENT ON COLUMN c360.rfm_thresholds.lower_bound IS 'smallest value among customers with this score';
+COMMENT ON COLUMN c360.rfm_thresholds.upper_bound IS 'largest value among customers with this score';
+COMMENT ON COLUMN c360.rfm_thresholds.customers IS 'customers with this score';
+COMMENT ON COLUMN c360.rfm_thresholds.as_of IS 'the date the scores are as of';
+
+COMMENT ON FUNCTION c360.as_of_date() IS 'the date RFM, clusters and CLV are computed as of: setting as_of, or the day after the latest sale';
+COMMENT ON FUNCTION c360._refresh_customer_metrics(date) IS 'internal refresh step: rebuilds c360.customer_metrics';
+COMMENT ON FUNCTION c360._refresh_rfm_segments(date, text) IS 'internal refresh step: rebuilds c360.rfm_segments and c360.rfm_thresholds';
+
+COMMENT ON VIEW c360.customer_360 IS 'one row per customer with a sale: where they are, when and how much they buy, RFM scores, segment and tier (as of the last refresh)';
+COMMENT ON COLUMN c360.customer_360.customer_id IS 'customer key';
+COMMENT ON COLUMN c360.customer_360.country IS 'country';
+COMMENT ON COLUMN c360.customer_360.city IS 'city, if known';
+COMMENT ON COLUMN c360.customer_360.state IS 'state or region, if known';
+COMMENT ON COLUMN c360.customer_360.first_order_date IS 'date of the first sale order';
+COMMENT ON COLUMN c360.customer_360.last_order_date IS 'date of the latest sale order';
+COMMENT ON COLUMN c360.customer_360.tenure_days IS 'days from the first order to as_of';
+COMMENT ON COLUMN c360.customer_360.recency_days IS 'days from the latest order to as_of';
+COMMENT ON COLUMN c360.customer_360.frequency IS 'number of sale orders';
+COMMENT ON COLUMN c360.customer_360.monetary IS 'total sale revenue';
+COMMENT ON COLUMN c360.customer_360.aov IS 'average order value: monetary / frequency, rounded to 4 decimals';
+COMMENT ON COLUMN c360.customer_360.r IS 'recency score 1-5';
+COMMENT ON COLUMN c360.customer_360.f IS 'frequency score 1-5';
+COMMENT ON COLUMN c360.customer_360.m IS 'monetary score 1-5';
+COMMENT ON COLUMN c360.customer_360.rfm_score IS 'the three scores as a code, e.g. 545';
+COMMENT ON COLUMN c360.customer_360.segment IS 'RFM segment';
+COMMENT ON COLUMN c360.customer_360.tier IS 'tier of the segment';
+COMMENT ON COLUMN c360.customer_360.as_of IS 'the date the figures are as of';

@@ -1,0 +1,314 @@
+//! RFM: cut points, scores and segments (SPEC.md §5).
+//!
+//! The math is in `breaks` (percentile_cont cut points, scores) and
+//! `segments` (the rule grid, its checker); this file is the SQL face:
+//! the `rfm_breaks` aggregate's support functions (the aggregate itself is
+//! declared in sql/rfm.sql, parallel safe), `rfm_score`, `rfm_segment`,
+//! `rfm_tier` and the functions that read the editable `c360.segment_rules`.
+//! The refresh steps that use them are in sql/rfm.sql.
+pub mod breaks;
+pub mod segments;
+
+use crate::sql_errors::raise;
+use breaks::Sample;
+use pgrx::prelude::*;
+use pgrx::{Internal, PgMemoryContexts};
+use segments::{Resolution, Rule};
+
+extension_sql_file!(
+    "../../sql/rfm.sql",
+    name = "rfm",
+    requires = [
+        "tables",
+        rfm_breaks_transition,
+        rfm_breaks_transition_bins,
+        rfm_breaks_combine,
+        rfm_breaks_serialize,
+        rfm_breaks_deserialize,
+        rfm_breaks_final,
+        segment_rule_defaults,
+    ]
+);
+
+fn invalid(message: String, hint: &str) -> ! {
+    raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, message, "", Some(hint))
+}
+
+/// The memory context aggregate states must live in (they outlive a row).
+fn aggregate_context(fcinfo: pg_sys::FunctionCallInfo, caller: &str) -> PgMemoryContexts {
+    let mut context = std::ptr::null_mut();
+    // SAFETY: fcinfo is the live call info PostgreSQL passed to this function.
+    if unsafe { pg_sys::AggCheckCallContext(fcinfo, &mut context) } == 0 {
+        raise(
+            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
+            format!("{caller} must be called as part of an aggregate"),
+            "Use the c360.rfm_breaks aggregate.",
+            None,
+        )
+    }
+    PgMemoryContexts::For(context)
+}
+
+fn new_state(fcinfo: pg_sys::FunctionCallInfo, caller: &str, sample: Sample) -> Internal {
+    let mut context = aggregate_context(fcinfo, caller);
+    // SAFETY: the aggregate context outlives this call; the state is dropped when it is reset.
+    unsafe { context.switch_to(|_| Internal::new(sample)) }
+}
+
+fn sample_mut<'a>(state: &'a mut Internal) -> Option<&'a mut Sample> {
+    // SAFETY: every non-NULL rfm_breaks state was made by new_state from a Sample.
+    unsafe { state.get_mut::<Sample>() }
+}
+
+fn add_value(mut state: Internal, value: Option<f64>, bins: Option<i32>, fcinfo: pg_sys::FunctionCallInfo) -> Internal {
+    if sample_mut(&mut state).is_none() {
+        state = new_state(fcinfo, "rfm_breaks_transition", Sample::default());
+    }
+    let sample = sample_mut(&mut state).expect("state was just made");
+    if let Some(bins) = bins {
+        if let Err(e) = sample.set_bins(bins) {
+            invalid(format!("rfm_breaks: {e}"), "Pass the same number of bins, between 1 and 100, for every row.")
+        }
+    }
+    if let Some(value) = value {
+        sample.values.push(value);
+    }
+    state
+}
+
+/// Transition of `rfm_breaks(value)`: keeps every non-NULL value.
+#[pg_extern(immutable, parallel_safe)]
+#[search_path(pg_catalog)]
+fn rfm_breaks_transition(state: Internal, value: Option<f64>, fcinfo: pg_sys::FunctionCallInfo) -> Internal {
+    add_value(state, value, None, fcinfo)
+}
+
+/// Transition of `rfm_breaks(value, n)`.
+#[pg_extern(immutable, parallel_safe)]
+#[search_path(pg_catalog)]
+fn rfm_breaks_transition_bins(
+    state: Internal,
+    value: Option<f64>,
+    bins: Option<i32>,
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> Internal {
+    let Some(bins) = bins else { invalid("rfm_breaks: number of bins is NULL".into(), "Pass an integer between 1 and 100.") };
+    add_value(state, value, Some(bins), fcinfo)
+}
+
+/// Combines two partial states (parallel workers); never changes `other`.
+#[pg_extern(immutable, parallel_safe)]
+#[search_path(pg_catalog)]
+fn rfm_breaks_combine(mut state: Internal, mut other: Internal, fcinfo: pg_sys::FunctionCallInfo) -> Internal {
+    let Some(other) = sample_mut(&mut other).map(|s| s.clone()) else { return state };
+    if sample_mut(&mut state).is_none() {
+        return new_state(fcinfo, "rfm_breaks_combine", other);
+    }
+    if let Err(e) = sample_mut(&mut state).expect("checked above").merge(other) {
+        invalid(format!("rfm_breaks: {e}"), "Pass the same number of bins for every row.")
+    }
+    state
+}
+
+#[pg_extern(immutable, parallel_safe, strict)]
+#[search_path(pg_catalog)]
+fn rfm_breaks_serialize(mut state: Internal) -> Vec<u8> {
+    sample_mut(&mut state).map(|s| s.serialize()).unwrap_or_default()
+}
+
+#[pg_extern(immutable, parallel_safe, strict)]
+#[search_path(pg_catalog)]
+fn rfm_breaks_deserialize(bytes: &[u8], _unused: Internal, fcinfo: pg_sys::FunctionCallInfo) -> Internal {
+    match Sample::deserialize(bytes) {
+        Ok(sample) => new_state(fcinfo, "rfm_breaks_deserialize", sample),
+        Err(e) => raise(PgSqlErrorCode::ERRCODE_DATA_CORRUPTED, e.to_string(), "", None),
+    }
+}
+
+/// The n−1 cut points; NULL when the group had no non-NULL value.
+#[pg_extern(immutable, parallel_safe)]
+#[search_path(pg_catalog)]
+fn rfm_breaks_final(mut state: Internal) -> Option<Vec<f64>> {
+    let sample = sample_mut(&mut state)?;
+    if sample.values.is_empty() {
+        return None;
+    }
+    Some(breaks::cut_points(&mut sample.values, sample.bins.unwrap_or(5)))
+}
+
+/// `1 + #{i : value > breaks[i]}`, or with `lower_is_better` (recency)
+/// `1 + #{i : value < breaks[i]}`: equal values always share a score.
+#[pg_extern(immutable, parallel_safe, strict)]
+#[search_path(pg_catalog)]
+fn rfm_score(value: f64, breaks: Array<f64>, lower_is_better: default!(bool, false)) -> i32 {
+    let cuts: Vec<Option<f64>> = breaks.iter().collect();
+    match breaks::check_breaks(&cuts) {
+        Ok(cuts) => breaks::score(value, &cuts, lower_is_better),
+        Err(e) => invalid(
+            format!("rfm_score: {e}"),
+            "Cut points must be non-NULL and ascending, as c360.rfm_breaks returns them.",
+        ),
+    }
+}
+
+fn check_score(name: &str, score: i32) {
+    if !(1..=segments::SCORE_MAX).contains(&score) {
+        invalid(format!("rfm score {name} = {score} is out of range 1..5"), "Segments are defined on quintile scores 1 to 5.")
+    }
+}
+
+/// The default segment (SPEC.md §5 grid) of an R, F, M score triple.
+#[pg_extern(immutable, parallel_safe, strict)]
+#[search_path(pg_catalog)]
+fn rfm_segment(r: i32, f: i32, m: i32) -> &'static str {
+    check_score("r", r);
+    check_score("f", f);
+    check_score("m", m);
+    segments::default_segment(r, f, m).expect("the default grid covers every cell")
+}
+
+/// The default tier of a segment name; NULL for a name outside the default grid.
+#[pg_extern(immutable, parallel_safe, strict)]
+#[search_path(pg_catalog)]
+fn rfm_tier(segment: &str) -> Option<&'static str> {
+    segments::default_tier(segment)
+}
+
+/// The spec's segment grid as rows: what c360.segment_rules starts with.
+#[pg_extern(immutable, parallel_safe)]
+#[search_path(pg_catalog)]
+fn segment_rule_defaults() -> TableIterator<
+    'static,
+    (
+        name!(segment, String),
+        name!(tier, String),
+        name!(r_min, i32),
+        name!(r_max, i32),
+        name!(f_min, i32),
+        name!(f_max, i32),
+        name!(m_min, i32),
+        name!(m_max, i32),
+        name!(priority, i32),
+    ),
+> {
+    TableIterator::new(
+        segments::default_rules()
+            .into_iter()
+            .map(|r| (r.segment, r.tier, r.r.0, r.r.1, r.f.0, r.f.1, r.m.0, r.m.1, r.priority)),
+    )
+}
+
+/// Reads c360.segment_rules (read-only SPI: safe in parallel workers).
+fn read_rules() -> Vec<Rule> {
+    Spi::connect(|client| {
+        client
+            .select(
+                "SELECT segment, tier, r_min, r_max, f_min, f_max, m_min, m_max, priority FROM c360.segment_rules",
+                None,
+                &[],
+            )?
+            .map(|row| {
+                let get = |i: usize| row.get::<i32>(i).map(|v| v.unwrap_or(0));
+                Ok(Rule {
+                    segment: row.get::<String>(1)?.unwrap_or_default(),
+                    tier: row.get::<String>(2)?.unwrap_or_default(),
+                    r: (get(3)?, get(4)?),
+                    f: (get(5)?, get(6)?),
+                    m: (get(7)?, get(8)?),
+                    priority: get(9)?,
+                })
+            })
+            .collect::<Result<Vec<_>, pgrx::spi::Error>>()
+    })
+    .unwrap_or_else(|e| error!("c360: could not read c360.segment_rules: {e}"))
+}
+
+/// Every problem of the rule set in c360.segment_rules; no rows = usable.
+#[pg_extern(stable, parallel_safe)]
+#[search_path(pg_catalog)]
+fn check_segment_rules() -> TableIterator<
+    'static,
+    (
+        name!(problem, String),
+        name!(segment, Option<String>),
+        name!(r, Option<i32>),
+        name!(f, Option<i32>),
+        name!(m, Option<i32>),
+        name!(detail, String),
+    ),
+> {
+    let resolution = segments::resolve(read_rules());
+    TableIterator::new(resolution.problems.into_iter().map(|p| {
+        (p.problem.to_string(), p.segment, p.cell.map(|c| c.0), p.cell.map(|c| c.1), p.cell.map(|c| c.2), p.detail)
+    }))
+}
+
+/// Raises the first problem of a broken rule set, naming how many there are.
+fn refuse_broken(resolution: &Resolution) {
+    if let Some(first) = resolution.problems.first() {
+        raise(
+            PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+            "c360.segment_rules is not a usable rule set",
+            format!("{} problem(s); first: {}: {}", resolution.problems.len(), first.problem, first.detail),
+            Some("SELECT * FROM c360.check_segment_rules() lists them all; fix the rules or restore the defaults with c360.reset_segment_rules()."),
+        )
+    }
+}
+
+/// Every (r, f, m) cell with the segment and tier c360.segment_rules gives
+/// it; errors when the rule set is broken.
+#[pg_extern(stable, parallel_safe)]
+#[search_path(pg_catalog)]
+fn segment_map() -> TableIterator<
+    'static,
+    (name!(r, i32), name!(f, i32), name!(m, i32), name!(segment, String), name!(tier, String), name!(priority, i32)),
+> {
+    let resolution = segments::resolve(read_rules());
+    refuse_broken(&resolution);
+    let rows: Vec<_> = resolution
+        .cells()
+        .map(|((r, f, m), rule)| {
+            let rule = rule.expect("a rule set without problems maps every cell");
+            (r, f, m, rule.segment.clone(), rule.tier.clone(), rule.priority)
+        })
+        .collect();
+    TableIterator::new(rows)
+}
+
+/// The segment c360.segment_rules gives an R, F, M triple. The rules are
+/// read once per query and kept in the function's call cache.
+#[pg_extern(stable, parallel_safe, strict)]
+#[search_path(pg_catalog)]
+fn rfm_segment_by_rules(r: i32, f: i32, m: i32, fcinfo: pg_sys::FunctionCallInfo) -> String {
+    check_score("r", r);
+    check_score("f", f);
+    check_score("m", m);
+    // SAFETY: flinfo lives as long as the query; fn_extra is ours to use and
+    // its memory (fn_mcxt) is freed with the query, dropping the Resolution.
+    let resolution: &Resolution = unsafe {
+        let flinfo = (*fcinfo).flinfo;
+        if (*flinfo).fn_extra.is_null() {
+            let resolution = segments::resolve(read_rules());
+            refuse_broken(&resolution);
+            (*flinfo).fn_extra =
+                PgMemoryContexts::For((*flinfo).fn_mcxt).leak_and_drop_on_delete(resolution).cast();
+        }
+        &*((*flinfo).fn_extra as *const Resolution)
+    };
+    resolution.rule(r, f, m).expect("checked rule set").segment.clone()
+}
+
+#[cfg(feature = "pg_test")]
+#[pg_schema]
+mod tests {
+    use pgrx::prelude::*;
+
+    #[pg_test]
+    fn breaks_match_percentile_cont() {
+        let same = Spi::get_one::<bool>(
+            "SELECT c360.rfm_breaks(x) = percentile_cont(ARRAY[0.2,0.4,0.6,0.8]) WITHIN GROUP (ORDER BY x)
+             FROM (SELECT (random() * 1000)::int::float8 AS x FROM generate_series(1, 2000)) s",
+        );
+        assert_eq!(same, Ok(Some(true)));
+    }
+}
