@@ -22,11 +22,22 @@ listen_addresses = ''
 unix_socket_directories = '$C360_PGSOCK'
 port = $C360_PGPORT
 fsync = off
-max_worker_processes = 8
+max_worker_processes = 16
 max_parallel_workers_per_gather = 2
 shared_buffers = 512MB
+include_if_exists = 'c360_extra.conf'
 CONF
   fi
+  # Rewritten on every start, so older clusters pick up new settings on restart.
+  {
+    echo "# written by scripts/cluster.sh"
+    if [ -f "$("$PG_CONFIG" --pkglibdir)/pg_cron.so" ]; then
+      echo "shared_preload_libraries = 'pg_cron'   # scheduled refreshes (README: Scheduling)"
+      echo "cron.database_name = 'postgres'"
+      echo "cron.use_background_workers = on   # jobs run in background workers: no TCP connection needed"
+    fi
+  } > "$C360_PGDATA/c360_extra.conf"
+  chown "$C360_PGUSER" "$C360_PGDATA/c360_extra.conf"
   if is_running; then
     log "cluster already running on port $C360_PGPORT (socket $C360_PGSOCK)"
     return

@@ -6,7 +6,8 @@ source "$(dirname "$0")/env.sh"
 
 [ "$(id -u)" = 0 ] || die "setup installs system packages: run it as root (or with sudo)"
 
-APT_PACKAGES=(postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR libclang-dev clang sudo make pkg-config)
+# postgresql-N-cron: pg_cron, to show and test scheduled refreshes.
+APT_PACKAGES=(postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR postgresql-$PG_MAJOR-cron libclang-dev clang sudo make pkg-config)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

@@ -307,3 +307,9 @@ COMMENT ON COLUMN c360.customer_360.rfm_score IS 'the three scores as a code, e.
 COMMENT ON COLUMN c360.customer_360.segment IS 'RFM segment';
 COMMENT ON COLUMN c360.customer_360.tier IS 'tier of the segment';
 COMMENT ON COLUMN c360.customer_360.as_of IS 'the date the figures are as of';
+
+-- The last refresh's results are kept by pg_dump too: a restored database
+-- answers the same until its next refresh.
+SELECT pg_catalog.pg_extension_config_dump('c360.customer_metrics', '');
+SELECT pg_catalog.pg_extension_config_dump('c360.rfm_segments', '');
+SELECT pg_catalog.pg_extension_config_dump('c360.rfm_thresholds', '');
