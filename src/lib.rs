@@ -18,7 +18,6 @@ extension_sql_file!("../sql/comments.sql", name = "comments", finalize);
 
 /// The version of the installed c360 library, e.g. `0.1.0`.
 #[pg_extern(immutable, parallel_safe, strict)]
-#[search_path(pg_catalog)]
 fn version() -> &'static str {
     env!("CARGO_PKG_VERSION")
 }

@@ -34,7 +34,6 @@ fn refusal_array(r: Result<(), Refusal>) -> Option<Vec<String>> {
 /// `{reason, message}` naming the column and the value. `kind` is one of
 /// text, integer, decimal, timestamp, date.
 #[pg_extern(immutable, parallel_safe)]
-#[search_path(pg_catalog)]
 fn check_value(column: &str, value: Option<&str>, kind: &str, required: bool) -> Option<Vec<String>> {
     let Some(kind) = Kind::parse(kind) else {
         raise(
@@ -50,7 +49,6 @@ fn check_value(column: &str, value: Option<&str>, kind: &str, required: bool) ->
 /// Applies the Online Retail rules (SPEC.md §3) to one line. NULL for a sale
 /// or return line, otherwise `{reason, message}`.
 #[pg_extern(immutable, parallel_safe)]
-#[search_path(pg_catalog)]
 fn online_retail_line_problem(
     invoice_no: Option<&str>,
     stock_code: Option<&str>,
@@ -65,7 +63,6 @@ fn online_retail_line_problem(
 
 /// `17850.0` -> `17850`: the Online Retail CustomerID as c360 stores it.
 #[pg_extern(immutable, strict, parallel_safe)]
-#[search_path(pg_catalog)]
 fn normalize_customer_id(raw: &str) -> &str {
     online_retail::normalize_customer_id(raw)
 }

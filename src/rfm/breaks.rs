@@ -139,19 +139,17 @@ impl std::fmt::Display for ScoreError {
     }
 }
 
-/// Breaks must be non-NULL and ascending (1-based positions in errors, as SQL arrays).
-pub fn check_breaks(breaks: &[Option<f64>]) -> Result<Vec<f64>, ScoreError> {
-    let mut out = Vec::with_capacity(breaks.len());
-    for (i, b) in breaks.iter().enumerate() {
-        let b = b.ok_or(ScoreError::NullBreak(i + 1))?;
-        if let Some(prev) = out.last() {
-            if pg_float_cmp(b, *prev) == Ordering::Less {
-                return Err(ScoreError::Unordered(i + 1));
-            }
-        }
-        out.push(b);
+/// Breaks must be ascending (1-based positions in errors, as SQL arrays).
+pub fn check_ascending(breaks: &[f64]) -> Result<(), ScoreError> {
+    match breaks.windows(2).position(|w| pg_float_cmp(w[1], w[0]) == Ordering::Less) {
+        Some(i) => Err(ScoreError::Unordered(i + 2)),
+        None => Ok(()),
     }
-    Ok(out)
+}
+
+/// Position (1-based) of the first NULL among breaks, for the error message.
+pub fn first_null(breaks: impl Iterator<Item = Option<f64>>) -> usize {
+    breaks.take_while(Option::is_some).count() + 1
 }
 
 /// Higher is better: 1 + #{i : value > b_i}. Lower is better (recency):
@@ -206,9 +204,10 @@ mod tests {
 
     #[test]
     fn breaks_are_checked() {
-        assert_eq!(check_breaks(&[Some(1.0), None]), Err(ScoreError::NullBreak(2)));
-        assert_eq!(check_breaks(&[Some(2.0), Some(1.0)]), Err(ScoreError::Unordered(2)));
-        assert_eq!(check_breaks(&[Some(1.0), Some(1.0)]), Ok(vec![1.0, 1.0]));
+        assert_eq!(first_null([Some(1.0), None].into_iter()), 2);
+        assert_eq!(check_ascending(&[2.0, 1.0]), Err(ScoreError::Unordered(2)));
+        assert_eq!(check_ascending(&[0.0, 2.0, 1.0]), Err(ScoreError::Unordered(3)));
+        assert_eq!(check_ascending(&[1.0, 1.0, f64::NAN]), Ok(()));
     }
 
     #[test]

@@ -78,14 +78,12 @@ fn add_value(mut state: Internal, value: Option<f64>, bins: Option<i32>, fcinfo:
 
 /// Transition of `rfm_breaks(value)`: keeps every non-NULL value.
 #[pg_extern(immutable, parallel_safe)]
-#[search_path(pg_catalog)]
 fn rfm_breaks_transition(state: Internal, value: Option<f64>, fcinfo: pg_sys::FunctionCallInfo) -> Internal {
     add_value(state, value, None, fcinfo)
 }
 
 /// Transition of `rfm_breaks(value, n)`.
 #[pg_extern(immutable, parallel_safe)]
-#[search_path(pg_catalog)]
 fn rfm_breaks_transition_bins(
     state: Internal,
     value: Option<f64>,
@@ -98,7 +96,6 @@ fn rfm_breaks_transition_bins(
 
 /// Combines two partial states (parallel workers); never changes `other`.
 #[pg_extern(immutable, parallel_safe)]
-#[search_path(pg_catalog)]
 fn rfm_breaks_combine(mut state: Internal, mut other: Internal, fcinfo: pg_sys::FunctionCallInfo) -> Internal {
     let Some(other) = sample_mut(&mut other).map(|s| s.clone()) else { return state };
     if sample_mut(&mut state).is_none() {
@@ -111,13 +108,11 @@ fn rfm_breaks_combine(mut state: Internal, mut other: Internal, fcinfo: pg_sys::
 }
 
 #[pg_extern(immutable, parallel_safe, strict)]
-#[search_path(pg_catalog)]
 fn rfm_breaks_serialize(mut state: Internal) -> Vec<u8> {
     sample_mut(&mut state).map(|s| s.serialize()).unwrap_or_default()
 }
 
 #[pg_extern(immutable, parallel_safe, strict)]
-#[search_path(pg_catalog)]
 fn rfm_breaks_deserialize(bytes: &[u8], _unused: Internal, fcinfo: pg_sys::FunctionCallInfo) -> Internal {
     match Sample::deserialize(bytes) {
         Ok(sample) => new_state(fcinfo, "rfm_breaks_deserialize", sample),
@@ -127,7 +122,6 @@ fn rfm_breaks_deserialize(bytes: &[u8], _unused: Internal, fcinfo: pg_sys::Funct
 
 /// The n−1 cut points; NULL when the group had no non-NULL value.
 #[pg_extern(immutable, parallel_safe)]
-#[search_path(pg_catalog)]
 fn rfm_breaks_final(mut state: Internal) -> Option<Vec<f64>> {
     let sample = sample_mut(&mut state)?;
     if sample.values.is_empty() {
@@ -139,16 +133,15 @@ fn rfm_breaks_final(mut state: Internal) -> Option<Vec<f64>> {
 /// `1 + #{i : value > breaks[i]}`, or with `lower_is_better` (recency)
 /// `1 + #{i : value < breaks[i]}`: equal values always share a score.
 #[pg_extern(immutable, parallel_safe, strict)]
-#[search_path(pg_catalog)]
 fn rfm_score(value: f64, breaks: Array<f64>, lower_is_better: default!(bool, false)) -> i32 {
-    let cuts: Vec<Option<f64>> = breaks.iter().collect();
-    match breaks::check_breaks(&cuts) {
-        Ok(cuts) => breaks::score(value, &cuts, lower_is_better),
-        Err(e) => invalid(
-            format!("rfm_score: {e}"),
-            "Cut points must be non-NULL and ascending, as c360.rfm_breaks returns them.",
-        ),
+    let hint = "Cut points must be non-NULL and ascending, as c360.rfm_breaks returns them.";
+    let Ok(cuts) = breaks.as_slice() else {
+        invalid(format!("rfm_score: {}", breaks::ScoreError::NullBreak(breaks::first_null(breaks.iter()))), hint)
+    };
+    if let Err(e) = breaks::check_ascending(cuts) {
+        invalid(format!("rfm_score: {e}"), hint)
     }
+    breaks::score(value, cuts, lower_is_better)
 }
 
 fn check_score(name: &str, score: i32) {
@@ -159,7 +152,6 @@ fn check_score(name: &str, score: i32) {
 
 /// The default segment (SPEC.md §5 grid) of an R, F, M score triple.
 #[pg_extern(immutable, parallel_safe, strict)]
-#[search_path(pg_catalog)]
 fn rfm_segment(r: i32, f: i32, m: i32) -> &'static str {
     check_score("r", r);
     check_score("f", f);
@@ -169,14 +161,12 @@ fn rfm_segment(r: i32, f: i32, m: i32) -> &'static str {
 
 /// The default tier of a segment name; NULL for a name outside the default grid.
 #[pg_extern(immutable, parallel_safe, strict)]
-#[search_path(pg_catalog)]
 fn rfm_tier(segment: &str) -> Option<&'static str> {
     segments::default_tier(segment)
 }
 
 /// The spec's segment grid as rows: what c360.segment_rules starts with.
 #[pg_extern(immutable, parallel_safe)]
-#[search_path(pg_catalog)]
 fn segment_rule_defaults() -> TableIterator<
     'static,
     (

@@ -1,0 +1,87 @@
+#!/usr/bin/env bash
+# RFM and refresh benchmark at N x Online Retail (default 10x: 5.4M file
+# rows, ~4M sale lines, 185k orders, 43k customers), release build, against
+# the project-local cluster. The 1x file is ingested once, then replicated
+# in SQL with offset ids (customer_id + k*100000, order ids prefixed Rk-),
+# same dates. Measured per run, each in a fresh connection (time, and the
+# backend's peak RSS, VmHWM):
+#   refresh        c360.refresh_c360() with the facts current (after ingest)
+#   refresh_full   c360.refresh_c360(rebuild_facts => true): facts rebuilt too
+#   plain_sql      benches/plain_sql/rfm_pipeline.sql from the typed tables
+#   lower_bound    one GROUP BY customer_id scan of fact_sales (R, F, M only)
+#   score_c360     cut points + scores on customer_metrics: rfm_breaks + rfm_score
+#   score_sql      the same with percentile_cont + CASE
+# usage: bash benches/rfm_refresh.sh [scale] [runs]   (not part of make test)
+set -euo pipefail
+source "$(dirname "$0")/../scripts/env.sh"
+cd "$C360_ROOT"
+scale="${1:-10}"; runs="${2:-5}"
+src="$(cd "$C360_ROOT/.." && pwd)/shared/data/online_retail/online_retail.csv.gz"
+[ -f "$src" ] || die "$src not found: the benchmark needs ../shared/data"
+bash scripts/setup.sh >/dev/null
+bash scripts/install.sh --release
+bash scripts/cluster.sh start
+dir=/tmp/c360_bench; mkdir -p "$dir"; chown "$C360_PGUSER" "$dir"
+gunzip -c "$src" > "$dir/online_retail.csv"; chmod 644 "$dir/online_retail.csv"
+db=c360_bench_rfm
+PGOPTIONS="-c client_min_messages=warning" c360_psql -d postgres -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
+log "loading ${scale}x Online Retail"
+c360_psql -d "$db" -qtA -v ON_ERROR_STOP=1 >/dev/null <<SQL
+SET client_min_messages = warning;
+CREATE EXTENSION c360;
+SELECT c360.import_csv('online_retail', '$dir/online_retail.csv');
+SELECT count(*) FROM c360.ingest();
+INSERT INTO c360.customers SELECT (c.customer_id::int + k * 100000)::text, c.created_at, c.city, c.state, c.country, c.load_id
+  FROM c360.customers c, generate_series(1, $scale - 1) k;
+INSERT INTO c360.orders SELECT 'R' || k || '-' || o.order_id, (o.customer_id::int + k * 100000)::text, o.order_status, o.order_date, o.order_timestamp, o.load_id
+  FROM c360.orders o, generate_series(1, $scale - 1) k;
+INSERT INTO c360.order_items SELECT 'R' || k || '-' || i.order_item_id, 'R' || k || '-' || i.order_id, i.product_id, i.quantity, i.unit_price, i.load_id
+  FROM c360.order_items i, generate_series(1, $scale - 1) k;
+SELECT count(*) FROM c360.refresh_c360(rebuild_facts => true);
+VACUUM ANALYZE;
+SQL
+c360_psql -d "$db" -qtA -c "SELECT format('data: %s sale lines, %s sale orders, %s customers', (SELECT count(*) FROM c360.fact_sales WHERE is_sale), (SELECT count(*) FROM c360.fact_orders WHERE is_sale), (SELECT count(*) FROM c360.customer_metrics))"
+
+# measure NAME SQL: prints "ms rss_kb" of SQL run in a fresh connection.
+measure() {
+  c360_psql -d "$db" -qtA -v ON_ERROR_STOP=1 <<SQL | tail -1
+SET client_min_messages = warning;
+SELECT pg_backend_pid() AS pid \gset
+SELECT extract(epoch FROM clock_timestamp()) * 1000 AS t0 \gset
+$2
+SELECT round(extract(epoch FROM clock_timestamp()) * 1000 - :t0) AS ms \gset
+\setenv BPID :pid
+\setenv MS :ms
+\! echo "\$MS \$(awk '/VmHWM/ {print \$2}' /proc/\$BPID/status)"
+SQL
+}
+plain="$(cat benches/plain_sql/rfm_pipeline.sql)"
+declare -A cases=(
+  [refresh]="SELECT count(*) FROM c360.refresh_c360();"
+  [refresh_full]="SELECT count(*) FROM c360.refresh_c360(rebuild_facts => true);"
+  [plain_sql]="$plain"
+  [lower_bound]="SELECT count(*) FROM (SELECT customer_id, max(order_date), count(DISTINCT order_id), sum(revenue) FROM c360.fact_sales WHERE is_sale GROUP BY customer_id) s;"
+  [score_c360]="CREATE TEMP TABLE s AS WITH b AS (SELECT c360.rfm_breaks(recency_days) r, c360.rfm_breaks(frequency) f, c360.rfm_breaks(monetary::float8) m FROM c360.customer_metrics)
+    SELECT customer_id, c360.rfm_score(recency_days, b.r, true) r, c360.rfm_score(frequency, b.f) f, c360.rfm_score(monetary::float8, b.m) m FROM c360.customer_metrics, b;"
+  [score_sql]="CREATE TEMP TABLE s AS WITH b AS (SELECT percentile_cont(ARRAY[0.2,0.4,0.6,0.8]) WITHIN GROUP (ORDER BY recency_days) r, percentile_cont(ARRAY[0.2,0.4,0.6,0.8]) WITHIN GROUP (ORDER BY frequency) f, percentile_cont(ARRAY[0.2,0.4,0.6,0.8]) WITHIN GROUP (ORDER BY monetary::float8) m FROM c360.customer_metrics)
+    SELECT customer_id, CASE WHEN recency_days < b.r[1] THEN 5 WHEN recency_days < b.r[2] THEN 4 WHEN recency_days < b.r[3] THEN 3 WHEN recency_days < b.r[4] THEN 2 ELSE 1 END r,
+      CASE WHEN frequency > b.f[4] THEN 5 WHEN frequency > b.f[3] THEN 4 WHEN frequency > b.f[2] THEN 3 WHEN frequency > b.f[1] THEN 2 ELSE 1 END f,
+      CASE WHEN monetary::float8 > b.m[4] THEN 5 WHEN monetary::float8 > b.m[3] THEN 4 WHEN monetary::float8 > b.m[2] THEN 3 WHEN monetary::float8 > b.m[1] THEN 2 ELSE 1 END m FROM c360.customer_metrics, b;"
+)
+order=(refresh refresh_full plain_sql lower_bound score_c360 score_sql)
+declare -A times rss
+for i in $(seq "$runs"); do
+  line="run $i:"
+  for c in "${order[@]}"; do
+    read -r t m < <(measure "$c" "${cases[$c]}")
+    times[$c]+="$t "; rss[$c]+="$m "
+    line+=" $c ${t}ms/${m}kB"
+  done
+  echo "$line"
+done
+check="$(c360_psql -d "$db" -qtA -c "SELECT count(*) FROM public.plain_rfm p JOIN c360.customer_360 c USING (customer_id) WHERE (p.r, p.f, p.m, p.segment) <> (c.r, c.f, c.m, c.segment)")"
+echo "sanity: customers where plain SQL and c360 disagree: $check"
+stats() { printf '%s\n' $1 | sort -n | awk '{a[NR]=$1} END {printf "median %s (min %s, max %s)", a[int((NR+1)/2)], a[1], a[NR]}'; }
+for c in "${order[@]}"; do
+  echo "$c: ms $(stats "${times[$c]}"); peak RSS kB $(stats "${rss[$c]}")"
+done
