@@ -117,7 +117,7 @@ BEGIN
     PERFORM set_config('work_mem', '256MB', true);
     -- The pipeline, in order. Each step replaces its tables' rows (DELETE +
     -- INSERT, never TRUNCATE: readers keep their snapshot, never wait).
-    FOREACH step IN ARRAY ARRAY['segment_rules', 'facts', 'customer_metrics', 'rfm_segments'] LOOP
+    FOREACH step IN ARRAY ARRAY['segment_rules', 'facts', 'dim_date', 'customer_metrics', 'rfm_segments'] LOOP
       step_started := clock_timestamp();
       CASE step
         WHEN 'segment_rules' THEN
@@ -127,6 +127,8 @@ BEGIN
           -- ingest() keeps the facts current; rebuild only when something else changed the typed tables
           rows := CASE WHEN rebuild_facts OR (SELECT facts_stale FROM c360.refresh_state)
                        THEN c360._rebuild_facts() ELSE 0 END;
+        WHEN 'dim_date' THEN
+          rows := c360._refresh_dim_date();
         WHEN 'customer_metrics' THEN
           as_of := c360.as_of_date();
           rows := c360._refresh_customer_metrics(as_of);

@@ -123,16 +123,18 @@ CREATE INDEX rfm_segments_segment_idx ON c360.rfm_segments (segment);
 CREATE TABLE c360.rfm_thresholds (
     measure     text NOT NULL,
     score       integer NOT NULL,
-    lower_bound float8,
-    upper_bound float8,
+    lower_bound numeric(19,4),
+    upper_bound numeric(19,4),
     customers   bigint NOT NULL,
     as_of       date NOT NULL,
     PRIMARY KEY (measure, score)
 );
 
 -- as_of: the 'as_of' setting, or the day after the latest sale.
+-- SECURITY DEFINER: the KPI views call it, and a BI reader may read them
+-- without being allowed to read settings or fact_orders themselves.
 CREATE FUNCTION c360.as_of_date() RETURNS date
-LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog
+LANGUAGE sql STABLE PARALLEL SAFE SECURITY DEFINER SET search_path = pg_catalog
 AS $$
   SELECT CASE WHEN c360.setting('as_of') = 'auto'
               THEN (SELECT max(order_date) + 1 FROM c360.fact_orders WHERE is_sale)
@@ -199,12 +201,12 @@ BEGIN
   -- Each score's value range, measured on the scored customers.
   INSERT INTO c360.rfm_thresholds
   SELECT measure, score, min(value), max(value), count(*), as_of
-  FROM (SELECT 'recency_days' AS measure, s.r AS score, m.recency_days::float8 AS value
+  FROM (SELECT 'recency_days' AS measure, s.r AS score, m.recency_days::numeric AS value
         FROM c360.rfm_segments s JOIN c360.customer_metrics m USING (customer_id)
         UNION ALL
         SELECT 'frequency', s.f, m.frequency FROM c360.rfm_segments s JOIN c360.customer_metrics m USING (customer_id)
         UNION ALL
-        SELECT 'monetary', s.m, m.monetary::float8 FROM c360.rfm_segments s JOIN c360.customer_metrics m USING (customer_id)) v
+        SELECT 'monetary', s.m, m.monetary FROM c360.rfm_segments s JOIN c360.customer_metrics m USING (customer_id)) v
   GROUP BY measure, score;
   RETURN n;
 END

@@ -9,6 +9,7 @@ use pgrx::prelude::*;
 ::pgrx::pg_module_magic!(name, version);
 
 pub mod ingest;
+pub mod kpi;
 pub mod refresh;
 pub mod rfm;
 pub mod sql_errors;
