@@ -66,6 +66,40 @@ check "segments per customer" 0 "$(q "$db" "SELECT count(*) FROM indep i JOIN c3
     WHEN i.r = 4 AND i.f = 1 THEN 'Promising' WHEN i.r = 3 AND i.f = 3 THEN 'Need Attention'
     WHEN i.r = 3 AND i.f <= 2 THEN 'About to Sleep' WHEN i.r <= 2 AND i.f IN (3,4) THEN 'At Risk'
     WHEN i.r <= 2 AND i.f = 5 THEN 'Can''t Lose' ELSE 'Hibernating' END")"
+# KPI views (SPEC §4) against plain SQL over the typed tables (orders and
+# order lines), written separately from the views and the facts.
+q "$db" "CREATE TABLE indep_orders AS
+  SELECT o.order_id, o.customer_id, o.order_date, sum(i.quantity * i.unit_price) AS revenue
+  FROM c360.orders o JOIN c360.order_items i USING (order_id)
+  WHERE o.order_id NOT LIKE 'C%' AND i.quantity > 0 AND i.unit_price > 0
+  GROUP BY 1, 2, 3"
+check "kpi_summary" "$(q "$db" "SELECT concat_ws('|', sum(revenue), count(*), count(DISTINCT customer_id), round(sum(revenue) / count(*), 4),
+    round((SELECT count(*) FILTER (WHERE n >= 2)::numeric / count(*) FROM (SELECT count(*) n FROM indep_orders GROUP BY customer_id) c), 6)) FROM indep_orders")" \
+  "$(q "$db" "SELECT concat_ws('|', total_revenue::numeric(20,3), orders, customers, aov, repeat_rate) FROM c360.kpi_summary")"
+check "kpi_monthly" "$(q "$db" "WITH f AS (SELECT customer_id, min(date_trunc('month', order_date)) fm FROM indep_orders GROUP BY 1)
+    SELECT string_agg(concat_ws(':', m, rev::numeric(20,3), n, act, new), ' ' ORDER BY m) FROM (
+      SELECT date_trunc('month', order_date)::date m, sum(revenue) rev, count(*) n, count(DISTINCT o.customer_id) act,
+             count(DISTINCT o.customer_id) FILTER (WHERE fm = date_trunc('month', order_date)) new
+      FROM indep_orders o JOIN f USING (customer_id) GROUP BY 1) x")" \
+  "$(q "$db" "SELECT string_agg(concat_ws(':', month, revenue::numeric(20,3), orders, active_customers, new_customers), ' ' ORDER BY month) FROM c360.kpi_monthly")"
+check "revenue_by_country" "$(q "$db" "SELECT md5(string_agg(concat_ws(':', country, rev::numeric(20,3), n), ' ' ORDER BY country)) FROM (
+      SELECT c.country, sum(revenue) rev, count(*) n FROM indep_orders o JOIN c360.customers c USING (customer_id) GROUP BY 1) x")" \
+  "$(q "$db" "SELECT md5(string_agg(concat_ws(':', country, revenue::numeric(20,3), orders), ' ' ORDER BY country)) FROM c360.revenue_by_country")"
+check "cohort_retention (non-zero cells)" "$(q "$db" "WITH a AS (SELECT DISTINCT customer_id, date_trunc('month', order_date)::date m FROM indep_orders),
+      c AS (SELECT customer_id, min(m) cm FROM a GROUP BY 1)
+    SELECT md5(string_agg(concat_ws(':', cm, k, n), ' ' ORDER BY cm, k)) FROM (
+      SELECT cm, (extract(year FROM age(m, cm)) * 12 + extract(month FROM age(m, cm)))::int k, count(*) n FROM a JOIN c USING (customer_id) GROUP BY 1, 2) x")" \
+  "$(q "$db" "SELECT md5(string_agg(concat_ws(':', cohort_month, months_since_first, active_customers), ' ' ORDER BY cohort_month, months_since_first)) FROM c360.cohort_retention WHERE active_customers > 0")"
+check "top 20% share (868 biggest spenders)" "$(q "$db" "SELECT round(sum(rev) / (SELECT sum(revenue) FROM indep_orders), 6) FROM (
+      SELECT sum(revenue) rev FROM indep_orders GROUP BY customer_id ORDER BY 1 DESC LIMIT 868) t")" \
+  "$(q "$db" "SELECT top_20pct_share FROM c360.revenue_concentration")"
+check "insight: top 20% contribute 74.6%" "Top 20% of customers contribute 74.6% of revenue" "$(q "$db" "SELECT headline FROM c360.insights WHERE insight = 'top_customers_share'")"
+# Gini by its mean-absolute-difference definition, over all pairs of customers.
+check "gini" "$(q "$db" "WITH s AS (SELECT sum(revenue) x FROM indep_orders GROUP BY customer_id)
+    SELECT round((SELECT sum(abs(a.x - b.x)) FROM s a, s b) / (2 * count(*) * sum(x)), 6) FROM s")" \
+  "$(q "$db" "SELECT gini FROM c360.revenue_concentration")"
+check "dim_date contiguous over the order range" t "$(q "$db" "SELECT count(*) = max(date_key) - min(date_key) + 1 AND min(date_key) <= '2010-12-01' AND max(date_key) >= '2011-12-09' FROM c360.dim_date")"
+
 check "top monetary quintile" 868 "$(q "$db" "SELECT count(*) FROM c360.customer_360 WHERE m = 5")"
 
 q "$db" "SELECT c360.import_csv('online_retail', '$file')" >/dev/null
