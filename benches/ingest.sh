@@ -4,16 +4,8 @@
 # import_csv, ingest(), and a plain COPY into an all-text table for scale.
 # usage: bash benches/ingest.sh [runs]   (default 3; not part of `make test`)
 set -euo pipefail
-source "$(dirname "$0")/../scripts/env.sh"
-cd "$C360_ROOT"
 runs="${1:-3}"
-src="$(cd "$C360_ROOT/.." && pwd)/shared/data/online_retail/online_retail.csv.gz"
-[ -f "$src" ] || die "$src not found: the benchmark needs ../shared/data"
-bash scripts/setup.sh >/dev/null
-bash scripts/install.sh --release
-bash scripts/cluster.sh start
-dir=/tmp/c360_bench; mkdir -p "$dir"; chown "$C360_PGUSER" "$dir"
-gunzip -c "$src" > "$dir/online_retail.csv"; chmod 644 "$dir/online_retail.csv"
+source "$(dirname "$0")/common.sh"
 
 ms() { printf "%s\n" "$1" | c360_psql -d c360_bench -qtA | tail -1; }
 declare -a imp ing cpy

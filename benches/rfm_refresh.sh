@@ -13,16 +13,8 @@
 #   score_sql      the same with percentile_cont + CASE
 # usage: bash benches/rfm_refresh.sh [scale] [runs]   (not part of make test)
 set -euo pipefail
-source "$(dirname "$0")/../scripts/env.sh"
-cd "$C360_ROOT"
 scale="${1:-10}"; runs="${2:-5}"
-src="$(cd "$C360_ROOT/.." && pwd)/shared/data/online_retail/online_retail.csv.gz"
-[ -f "$src" ] || die "$src not found: the benchmark needs ../shared/data"
-bash scripts/setup.sh >/dev/null
-bash scripts/install.sh --release
-bash scripts/cluster.sh start
-dir=/tmp/c360_bench; mkdir -p "$dir"; chown "$C360_PGUSER" "$dir"
-gunzip -c "$src" > "$dir/online_retail.csv"; chmod 644 "$dir/online_retail.csv"
+source "$(dirname "$0")/common.sh"
 db=c360_bench_rfm
 PGOPTIONS="-c client_min_messages=warning" c360_psql -d postgres -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
 log "loading ${scale}x Online Retail"
