@@ -34,13 +34,13 @@ VACUUM ANALYZE;
 SQL
 c360_psql -d "$db" -qtA -c "SELECT format('data: %s sale lines, %s sale orders, %s customers', (SELECT count(*) FROM c360.fact_sales WHERE is_sale), (SELECT count(*) FROM c360.fact_orders WHERE is_sale), (SELECT count(*) FROM c360.customer_metrics))"
 
-# measure NAME SQL: prints "ms rss_kb" of SQL run in a fresh connection.
+# measure SQL: prints "ms rss_kb" of SQL run in a fresh connection.
 measure() {
   c360_psql -d "$db" -qtA -v ON_ERROR_STOP=1 <<SQL | tail -1
 SET client_min_messages = warning;
 SELECT pg_backend_pid() AS pid \gset
 SELECT extract(epoch FROM clock_timestamp()) * 1000 AS t0 \gset
-$2
+$1
 SELECT round(extract(epoch FROM clock_timestamp()) * 1000 - :t0) AS ms \gset
 \setenv BPID :pid
 \setenv MS :ms
@@ -65,7 +65,7 @@ declare -A times rss
 for i in $(seq "$runs"); do
   line="run $i:"
   for c in "${order[@]}"; do
-    read -r t m < <(measure "$c" "${cases[$c]}")
+    read -r t m < <(measure "${cases[$c]}")
     times[$c]+="$t "; rss[$c]+="$m "
     line+=" $c ${t}ms/${m}kB"
   done

@@ -484,4 +484,6 @@ BEGIN
   PERFORM set_config('c360.ingesting', 'off', true);
 END
 $$;
+-- Changes data: for the DBA's roles, not PUBLIC (GRANT EXECUTE to an ETL role).
+REVOKE EXECUTE ON FUNCTION c360.ingest() FROM PUBLIC;
 COMMENT ON FUNCTION c360.ingest() IS 'promotes every staged load into the typed tables or c360.rejects (parents first), keeps fact_sales/fact_orders current, and returns one row per load: read = accepted + rejected';

@@ -251,12 +251,8 @@ END
 $$;
 
 
--- Everything that changes data is for the DBA's roles, not PUBLIC (GRANT
--- EXECUTE to an ETL role as needed).
+-- Granting is for the DBA's roles, not PUBLIC.
 REVOKE EXECUTE ON FUNCTION c360.grant_reader(name) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION c360.refresh_c360(boolean) FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION c360.ingest() FROM PUBLIC;
-REVOKE EXECUTE ON FUNCTION c360.reset_segment_rules() FROM PUBLIC;
 
 ------------------------------------------------------------------------------
 -- What \d+ and \df+ show (and Power BI shows as column descriptions)

@@ -156,6 +156,8 @@ BEGIN
   RETURN NEXT;
 END
 $$;
+-- Changes data: for the DBA's roles, not PUBLIC (GRANT EXECUTE to an ETL role).
+REVOKE EXECUTE ON FUNCTION c360.refresh_c360(boolean) FROM PUBLIC;
 
 COMMENT ON TABLE c360.refresh_state IS 'one row: whether fact_sales/fact_orders need a rebuild because the typed tables changed outside ingest()';
 COMMENT ON COLUMN c360.refresh_state.only_row IS 'always true: the table has one row';

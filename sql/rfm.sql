@@ -91,6 +91,7 @@ BEGIN
   RETURN n;
 END
 $$;
+REVOKE EXECUTE ON FUNCTION c360.reset_segment_rules() FROM PUBLIC;
 
 ------------------------------------------------------------------------------
 -- Derived by the refresh: customer metrics and RFM scores
@@ -166,48 +167,39 @@ $$;
 CREATE FUNCTION c360._refresh_rfm_segments(as_of date, method text) RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog
 AS $$
-DECLARE
-  n bigint;
-  breaks record;
+DECLARE n bigint;
 BEGIN
   DELETE FROM c360.rfm_segments;
   DELETE FROM c360.rfm_thresholds;
-  CREATE TEMP TABLE c360_cells ON COMMIT DROP AS SELECT * FROM c360.segment_map();
-  IF method = 'quintile' THEN
-    SELECT c360.rfm_breaks(recency_days) AS r, c360.rfm_breaks(frequency) AS f,
-           c360.rfm_breaks(monetary::float8) AS m
-    INTO breaks FROM c360.customer_metrics;
-    INSERT INTO c360.rfm_segments
-    SELECT s.customer_id, s.r, s.f, s.m, concat(s.r, s.f, s.m), cell.segment, cell.tier, as_of
-    FROM (SELECT customer_id,
-                 c360.rfm_score(recency_days, breaks.r, true) AS r,
-                 c360.rfm_score(frequency, breaks.f) AS f,
-                 c360.rfm_score(monetary::float8, breaks.m) AS m
-          FROM c360.customer_metrics) s
-    JOIN pg_temp.c360_cells cell USING (r, f, m);
-  ELSE
-    INSERT INTO c360.rfm_segments
-    SELECT s.customer_id, s.r, s.f, s.m, concat(s.r, s.f, s.m), cell.segment, cell.tier, as_of
-    FROM (SELECT customer_id,
-                 ntile(5) OVER (ORDER BY recency_days DESC, customer_id) AS r,
-                 ntile(5) OVER (ORDER BY frequency, customer_id) AS f,
-                 ntile(5) OVER (ORDER BY monetary, customer_id) AS m
-          FROM c360.customer_metrics) s
-    JOIN pg_temp.c360_cells cell USING (r, f, m);
-  END IF;
+  INSERT INTO c360.rfm_segments
+  WITH breaks AS (
+    SELECT c360.rfm_breaks(recency_days) AS r, c360.rfm_breaks(frequency) AS f, c360.rfm_breaks(monetary::float8) AS m
+    FROM c360.customer_metrics WHERE method = 'quintile'),
+  scores AS (
+    SELECT customer_id,
+           c360.rfm_score(recency_days, b.r, true) AS r,
+           c360.rfm_score(frequency, b.f) AS f,
+           c360.rfm_score(monetary::float8, b.m) AS m
+    FROM c360.customer_metrics, breaks b WHERE method = 'quintile'
+    UNION ALL
+    SELECT customer_id,
+           ntile(5) OVER (ORDER BY recency_days DESC, customer_id),
+           ntile(5) OVER (ORDER BY frequency, customer_id),
+           ntile(5) OVER (ORDER BY monetary, customer_id)
+    FROM c360.customer_metrics WHERE method <> 'quintile')
+  SELECT s.customer_id, s.r, s.f, s.m, concat(s.r, s.f, s.m), cell.segment, cell.tier, as_of
+  FROM scores s JOIN c360.segment_map() cell USING (r, f, m);
   GET DIAGNOSTICS n = ROW_COUNT;
-  DROP TABLE pg_temp.c360_cells;
 
   -- Each score's value range, measured on the scored customers.
   INSERT INTO c360.rfm_thresholds
-  SELECT measure, score, min(value), max(value), count(*), as_of
-  FROM (SELECT 'recency_days' AS measure, s.r AS score, m.recency_days::numeric AS value
-        FROM c360.rfm_segments s JOIN c360.customer_metrics m USING (customer_id)
-        UNION ALL
-        SELECT 'frequency', s.f, m.frequency FROM c360.rfm_segments s JOIN c360.customer_metrics m USING (customer_id)
-        UNION ALL
-        SELECT 'monetary', s.m, m.monetary FROM c360.rfm_segments s JOIN c360.customer_metrics m USING (customer_id)) v
-  GROUP BY measure, score;
+  SELECT v.measure, v.score, min(v.value), max(v.value), count(*), _refresh_rfm_segments.as_of
+  FROM c360.rfm_segments s
+  JOIN c360.customer_metrics m USING (customer_id),
+  LATERAL (VALUES ('recency_days', s.r, m.recency_days::numeric),
+                  ('frequency', s.f, m.frequency::numeric),
+                  ('monetary', s.m, m.monetary)) v(measure, score, value)
+  GROUP BY v.measure, v.score;
   RETURN n;
 END
 $$;

@@ -7,6 +7,8 @@ use std::cmp::Ordering;
 
 /// Most bins a caller may ask for; more is never a scoring scheme.
 pub const MAX_BINS: i32 = 100;
+/// Bins when none are given: quintiles (SPEC §5).
+pub const DEFAULT_BINS: i32 = 5;
 
 /// PostgreSQL's float8 order: every NaN equals every other NaN and sorts
 /// above every number, including infinity.
@@ -73,13 +75,13 @@ impl Sample {
         Ok(())
     }
 
-    /// The n−1 cut points, or None when no value was seen (like percentile_cont).
-    pub fn cut_points(mut self, default_bins: i32) -> Option<Vec<f64>> {
+    /// The n−1 cut points, or None when no value was seen (like
+    /// percentile_cont). Sorts the values in place.
+    pub fn cut_points(&mut self) -> Option<Vec<f64>> {
         if self.values.is_empty() {
             return None;
         }
-        let bins = self.bins.unwrap_or(default_bins);
-        Some(cut_points(&mut self.values, bins))
+        Some(cut_points(&mut self.values, self.bins.unwrap_or(DEFAULT_BINS)))
     }
 
     /// Little-endian: bins (i32, 0 = unset), then the values.
@@ -220,19 +222,19 @@ mod tests {
 
     #[test]
     fn empty_sample_has_no_cut_points() {
-        assert_eq!(Sample::default().cut_points(5), None);
+        assert_eq!(Sample::default().cut_points(), None);
     }
 
     proptest! {
         #[test]
         fn split_and_merge_equals_serial(values in proptest::collection::vec(-1e6f64..1e6, 1..300), split in 0usize..300, bins in 1i32..12) {
             let split = split.min(values.len());
-            let serial = Sample { bins: Some(bins), values: values.clone() }.cut_points(5);
+            let serial = Sample { bins: Some(bins), values: values.clone() }.cut_points();
             let mut left = Sample { bins: Some(bins), values: values[..split].to_vec() };
             let right = Sample::deserialize(&Sample { bins: None, values: values[split..].to_vec() }.serialize()).unwrap();
             left.merge(right).unwrap();
-            let left = Sample::deserialize(&left.serialize()).unwrap();
-            prop_assert_eq!(left.cut_points(5), serial);
+            let mut left = Sample::deserialize(&left.serialize()).unwrap();
+            prop_assert_eq!(left.cut_points(), serial);
         }
 
         #[test]

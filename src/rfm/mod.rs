@@ -123,11 +123,7 @@ fn rfm_breaks_deserialize(bytes: &[u8], _unused: Internal, fcinfo: pg_sys::Funct
 /// The n−1 cut points; NULL when the group had no non-NULL value.
 #[pg_extern(immutable, parallel_safe)]
 fn rfm_breaks_final(mut state: Internal) -> Option<Vec<f64>> {
-    let sample = sample_mut(&mut state)?;
-    if sample.values.is_empty() {
-        return None;
-    }
-    Some(breaks::cut_points(&mut sample.values, sample.bins.unwrap_or(5)))
+    sample_mut(&mut state)?.cut_points()
 }
 
 /// `1 + #{i : value > breaks[i]}`, or with `lower_is_better` (recency)
@@ -144,18 +140,18 @@ fn rfm_score(value: f64, breaks: Array<f64>, lower_is_better: default!(bool, fal
     breaks::score(value, cuts, lower_is_better)
 }
 
-fn check_score(name: &str, score: i32) {
-    if !(1..=segments::SCORE_MAX).contains(&score) {
-        invalid(format!("rfm score {name} = {score} is out of range 1..5"), "Segments are defined on quintile scores 1 to 5.")
+fn check_scores(r: i32, f: i32, m: i32) {
+    for (name, score) in [("r", r), ("f", f), ("m", m)] {
+        if !(1..=segments::SCORE_MAX).contains(&score) {
+            invalid(format!("rfm score {name} = {score} is out of range 1..5"), "Segments are defined on quintile scores 1 to 5.")
+        }
     }
 }
 
 /// The default segment (SPEC.md §5 grid) of an R, F, M score triple.
 #[pg_extern(immutable, parallel_safe, strict)]
 fn rfm_segment(r: i32, f: i32, m: i32) -> &'static str {
-    check_score("r", r);
-    check_score("f", f);
-    check_score("m", m);
+    check_scores(r, f, m);
     segments::default_segment(r, f, m).expect("the default grid covers every cell")
 }
 
@@ -270,9 +266,7 @@ fn segment_map() -> TableIterator<
 #[pg_extern(stable, parallel_safe, strict)]
 #[search_path(pg_catalog)]
 fn rfm_segment_by_rules(r: i32, f: i32, m: i32, fcinfo: pg_sys::FunctionCallInfo) -> String {
-    check_score("r", r);
-    check_score("f", f);
-    check_score("m", m);
+    check_scores(r, f, m);
     // SAFETY: flinfo lives as long as the query; fn_extra is ours to use and
     // its memory (fn_mcxt) is freed with the query, dropping the Resolution.
     let resolution: &Resolution = unsafe {

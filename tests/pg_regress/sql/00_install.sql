@@ -22,7 +22,7 @@ WHERE e.extname = 'c360' AND d.deptype = 'e'
 -- creates in another schema can never be picked up by c360's code. The
 -- exceptions are Rust functions that run no SQL at all (pure computations
 -- called once per row, where SET search_path would cost a configuration
--- save and restore on every call, 4x their own time); this is their list.
+-- save and restore on every call: 3.6x slower scoring); this is their list.
 SELECT p.oid::regprocedure AS function_without_pinned_search_path
 FROM pg_proc p
 WHERE p.pronamespace = 'c360'::regnamespace
