@@ -1,5 +1,5 @@
 -- RFM (SPEC.md §5): the rfm_breaks aggregate, the editable segment rules,
--- the per-customer metrics and scores the refresh rebuilds, and customer_360.
+-- the per-customer metrics and scores the refresh rebuilds.
 -- The math (cut points, scores, rule resolution) is Rust: src/rfm/.
 
 ------------------------------------------------------------------------------
@@ -205,32 +205,6 @@ END
 $$;
 
 ------------------------------------------------------------------------------
--- customer_360: one row per customer with a sale, for psql, dbt and Power BI
-------------------------------------------------------------------------------
-CREATE VIEW c360.customer_360 AS
-SELECT m.customer_id,
-       c.country,
-       c.city,
-       c.state,
-       m.first_order_date,
-       m.last_order_date,
-       m.tenure_days,
-       m.recency_days,
-       m.frequency,
-       m.monetary::numeric(19,4) AS monetary,
-       round(m.monetary / m.frequency, 4)::numeric(19,4) AS aov,
-       s.r,
-       s.f,
-       s.m,
-       s.rfm_score,
-       s.segment,
-       s.tier,
-       m.as_of
-FROM c360.customer_metrics m
-JOIN c360.customers c ON c.customer_id = m.customer_id
-LEFT JOIN c360.rfm_segments s ON s.customer_id = m.customer_id;
-
-------------------------------------------------------------------------------
 -- What \d+ and \df+ show
 ------------------------------------------------------------------------------
 COMMENT ON AGGREGATE c360.rfm_breaks(float8) IS 'the 4 quintile cut points of a value (percentile_cont at 0.2, 0.4, 0.6, 0.8); NULLs ignored, NULL for no rows; parallel safe';
@@ -282,25 +256,6 @@ COMMENT ON FUNCTION c360.as_of_date() IS 'the date RFM, clusters and CLV are com
 COMMENT ON FUNCTION c360._refresh_customer_metrics(date) IS 'internal refresh step: rebuilds c360.customer_metrics';
 COMMENT ON FUNCTION c360._refresh_rfm_segments(date, text) IS 'internal refresh step: rebuilds c360.rfm_segments and c360.rfm_thresholds';
 
-COMMENT ON VIEW c360.customer_360 IS 'one row per customer with a sale: where they are, when and how much they buy, RFM scores, segment and tier (as of the last refresh)';
-COMMENT ON COLUMN c360.customer_360.customer_id IS 'customer key';
-COMMENT ON COLUMN c360.customer_360.country IS 'country';
-COMMENT ON COLUMN c360.customer_360.city IS 'city, if known';
-COMMENT ON COLUMN c360.customer_360.state IS 'state or region, if known';
-COMMENT ON COLUMN c360.customer_360.first_order_date IS 'date of the first sale order';
-COMMENT ON COLUMN c360.customer_360.last_order_date IS 'date of the latest sale order';
-COMMENT ON COLUMN c360.customer_360.tenure_days IS 'days from the first order to as_of';
-COMMENT ON COLUMN c360.customer_360.recency_days IS 'days from the latest order to as_of';
-COMMENT ON COLUMN c360.customer_360.frequency IS 'number of sale orders';
-COMMENT ON COLUMN c360.customer_360.monetary IS 'total sale revenue';
-COMMENT ON COLUMN c360.customer_360.aov IS 'average order value: monetary / frequency, rounded to 4 decimals';
-COMMENT ON COLUMN c360.customer_360.r IS 'recency score 1-5';
-COMMENT ON COLUMN c360.customer_360.f IS 'frequency score 1-5';
-COMMENT ON COLUMN c360.customer_360.m IS 'monetary score 1-5';
-COMMENT ON COLUMN c360.customer_360.rfm_score IS 'the three scores as a code, e.g. 545';
-COMMENT ON COLUMN c360.customer_360.segment IS 'RFM segment';
-COMMENT ON COLUMN c360.customer_360.tier IS 'tier of the segment';
-COMMENT ON COLUMN c360.customer_360.as_of IS 'the date the figures are as of';
 
 -- The last refresh's results are kept by pg_dump too: a restored database
 -- answers the same until its next refresh.

@@ -17,7 +17,13 @@ AS $$ VALUES
   ('as_of', 'auto',
    'date the RFM, cluster and CLV figures are computed as of: auto (the day after the latest sale) or a date such as 2011-12-10; only orders before it count'),
   ('rfm_method', 'quintile',
-   'how R, F and M scores are binned: quintile (value-based cut points, ties share a score) or ntile (equal-size bins, ties broken by customer_id)')
+   'how R, F and M scores are binned: quintile (value-based cut points, ties share a score) or ntile (equal-size bins, ties broken by customer_id)'),
+  ('cluster_k', '4',
+   'number of k-means customer clusters (2 to 20), or auto to choose it by silhouette between 2 and cluster_k_max'),
+  ('cluster_k_max', '8',
+   'largest k tried when cluster_k is auto (2 to 20)'),
+  ('cluster_seed', '42',
+   'random seed of the k-means fit (any integer): the same data and seed give the same clusters')
 $$;
 COMMENT ON FUNCTION c360.setting_defaults() IS 'the settings c360 knows, with default values and descriptions';
 
@@ -66,6 +72,17 @@ BEGIN
     RAISE EXCEPTION 'invalid value for setting "rfm_method": "%"', NEW.value
       USING ERRCODE = 'invalid_parameter_value',
             DETAIL = 'It must be quintile or ntile.';
+  ELSIF NEW.name IN ('cluster_k', 'cluster_k_max')
+        AND NOT (CASE WHEN NEW.value ~ '^\d{1,2}$' THEN NEW.value::integer BETWEEN 2 AND 20
+                      ELSE NEW.name = 'cluster_k' AND NEW.value = 'auto' END) THEN
+    RAISE EXCEPTION 'invalid value for setting "%": "%"', NEW.name, NEW.value
+      USING ERRCODE = 'invalid_parameter_value',
+            DETAIL = CASE NEW.name WHEN 'cluster_k' THEN 'It must be an integer from 2 to 20, or auto.'
+                                   ELSE 'It must be an integer from 2 to 20.' END;
+  ELSIF NEW.name = 'cluster_seed' AND NEW.value !~ '^-?\d{1,18}$' THEN
+    RAISE EXCEPTION 'invalid value for setting "cluster_seed": "%"', NEW.value
+      USING ERRCODE = 'invalid_parameter_value',
+            DETAIL = 'It must be an integer.';
   END IF;
   NEW.changed_at := now();
   RETURN NEW;

@@ -3,4 +3,4 @@
 //! grant_reader() for a read-only Power BI role.
 use pgrx::prelude::*;
 
-extension_sql_file!("../sql/kpi.sql", name = "kpi", requires = ["refresh"]);
+extension_sql_file!("../sql/kpi.sql", name = "kpi", requires = ["refresh", "customer_360"]);

@@ -8,6 +8,9 @@ use pgrx::prelude::*;
 
 ::pgrx::pg_module_magic!(name, version);
 
+pub mod aggregate;
+pub mod cluster;
+pub mod customer_360;
 pub mod ingest;
 pub mod kpi;
 pub mod refresh;

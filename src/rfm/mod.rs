@@ -9,6 +9,7 @@
 pub mod breaks;
 pub mod segments;
 
+use crate::aggregate;
 use crate::sql_errors::raise;
 use breaks::Sample;
 use pgrx::prelude::*;
@@ -34,30 +35,13 @@ fn invalid(message: String, hint: &str) -> ! {
     raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, message, "", Some(hint))
 }
 
-/// The memory context aggregate states must live in (they outlive a row).
-fn aggregate_context(fcinfo: pg_sys::FunctionCallInfo, caller: &str) -> PgMemoryContexts {
-    let mut context = std::ptr::null_mut();
-    // SAFETY: fcinfo is the live call info PostgreSQL passed to this function.
-    if unsafe { pg_sys::AggCheckCallContext(fcinfo, &mut context) } == 0 {
-        raise(
-            PgSqlErrorCode::ERRCODE_FEATURE_NOT_SUPPORTED,
-            format!("{caller} must be called as part of an aggregate"),
-            "Use the c360.rfm_breaks aggregate.",
-            None,
-        )
-    }
-    PgMemoryContexts::For(context)
-}
-
 fn new_state(fcinfo: pg_sys::FunctionCallInfo, caller: &str, sample: Sample) -> Internal {
-    let mut context = aggregate_context(fcinfo, caller);
-    // SAFETY: the aggregate context outlives this call; the state is dropped when it is reset.
-    unsafe { context.switch_to(|_| Internal::new(sample)) }
+    aggregate::new_state(fcinfo, caller, "c360.rfm_breaks", sample)
 }
 
-fn sample_mut<'a>(state: &'a mut Internal) -> Option<&'a mut Sample> {
+fn sample_mut(state: &mut Internal) -> Option<&mut Sample> {
     // SAFETY: every non-NULL rfm_breaks state was made by new_state from a Sample.
-    unsafe { state.get_mut::<Sample>() }
+    unsafe { aggregate::state_mut::<Sample>(state) }
 }
 
 fn add_value(mut state: Internal, value: Option<f64>, bins: Option<i32>, fcinfo: pg_sys::FunctionCallInfo) -> Internal {

@@ -32,7 +32,11 @@ WHERE p.pronamespace = 'c360'::regnamespace
         'version', 'check_value', 'online_retail_line_problem', 'normalize_customer_id',
         'rfm_breaks_transition', 'rfm_breaks_transition_bins', 'rfm_breaks_combine',
         'rfm_breaks_serialize', 'rfm_breaks_deserialize', 'rfm_breaks_final',
-        'rfm_score', 'rfm_segment', 'rfm_tier', 'segment_rule_defaults'));
+        'rfm_score', 'rfm_segment', 'rfm_tier', 'segment_rule_defaults',
+        'kmeans_fit_transition', 'kmeans_fit_transition_options', 'kmeans_select_k_transition',
+        'kmeans_select_k_transition_options', 'kmeans_combine', 'kmeans_serialize', 'kmeans_deserialize',
+        'kmeans_fit_final', 'kmeans_select_k_final', 'kmeans_assign', 'kmeans_reorder', 'kmeans_k_scores',
+        'kmeans_model_in', 'kmeans_model_out', 'cluster_features'));
 
 -- Every table, view, column and function carries a COMMENT, which is what
 -- \d+ and \df+ show a DBA.

@@ -45,21 +45,17 @@ SELECT customer_id, country, first_order_date, last_order_date, tenure_days, rec
 FROM c360.customer_360 WHERE customer_id IN ('C55', 'C11', 'C35') ORDER BY customer_id;
 
 -- Idempotent: a second refresh leaves every derived table identical.
-CREATE TEMP TABLE before AS
+CREATE TEMP VIEW checksums AS
 SELECT 'fact_sales' AS t, md5(string_agg(f::text, ',' ORDER BY f.order_item_id)) AS sum FROM c360.fact_sales f
 UNION ALL SELECT 'fact_orders', md5(string_agg(f::text, ',' ORDER BY f.order_id)) FROM c360.fact_orders f
 UNION ALL SELECT 'customer_metrics', md5(string_agg(m::text, ',' ORDER BY m.customer_id)) FROM c360.customer_metrics m
 UNION ALL SELECT 'rfm_segments', md5(string_agg(s::text, ',' ORDER BY s.customer_id)) FROM c360.rfm_segments s
-UNION ALL SELECT 'rfm_thresholds', md5(string_agg(t::text, ',' ORDER BY t.measure, t.score)) FROM c360.rfm_thresholds t;
+UNION ALL SELECT 'rfm_thresholds', md5(string_agg(t::text, ',' ORDER BY t.measure, t.score)) FROM c360.rfm_thresholds t
+UNION ALL SELECT 'customer_clusters', md5(string_agg(c::text, ',' ORDER BY c.customer_id)) FROM c360.customer_clusters c
+UNION ALL SELECT 'cluster_models', md5(string_agg(concat_ws('|', m.as_of, m.k, m.model), ',' ORDER BY m.as_of)) FROM c360.cluster_models m;
+CREATE TEMP TABLE before AS SELECT * FROM checksums;
 SELECT step, rows FROM c360.refresh_c360(rebuild_facts => true);
-SELECT b.t, b.sum = a.sum AS identical
-FROM before b JOIN (
-  SELECT 'fact_sales' AS t, md5(string_agg(f::text, ',' ORDER BY f.order_item_id)) AS sum FROM c360.fact_sales f
-  UNION ALL SELECT 'fact_orders', md5(string_agg(f::text, ',' ORDER BY f.order_id)) FROM c360.fact_orders f
-  UNION ALL SELECT 'customer_metrics', md5(string_agg(m::text, ',' ORDER BY m.customer_id)) FROM c360.customer_metrics m
-  UNION ALL SELECT 'rfm_segments', md5(string_agg(s::text, ',' ORDER BY s.customer_id)) FROM c360.rfm_segments s
-  UNION ALL SELECT 'rfm_thresholds', md5(string_agg(t::text, ',' ORDER BY t.measure, t.score)) FROM c360.rfm_thresholds t
-) a USING (t) ORDER BY b.t;
+SELECT b.t, b.sum = a.sum AS identical FROM before b JOIN checksums a USING (t) ORDER BY b.t;
 
 -- Every run is logged with its steps.
 SELECT run_id, status, as_of, jsonb_array_length(steps) AS steps, steps -> 1 ->> 'step' AS second_step,
