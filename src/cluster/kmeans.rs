@@ -51,6 +51,15 @@ impl Points {
         Ok(())
     }
 
+    /// The same rows sorted lexicographically. Fitting sorted rows makes the
+    /// model depend only on which rows there are, not on the order a scan
+    /// or parallel workers delivered them in (k-means++ picks rows by index).
+    pub fn sorted(&self) -> Points {
+        let mut rows: Vec<&[f64]> = self.data.chunks_exact(self.dim.max(1)).collect();
+        rows.sort_by(|a, b| a.iter().zip(*b).map(|(x, y)| x.total_cmp(y)).find(|o| o.is_ne()).unwrap_or(std::cmp::Ordering::Equal));
+        Points { dim: self.dim, data: rows.concat() }
+    }
+
     pub fn merge(&mut self, other: Points) -> Result<(), String> {
         if other.is_empty() {
             return Ok(());
@@ -350,9 +359,14 @@ fn lloyd_step(rows: &[f64], dim: usize, centroids: &[f64]) -> Vec<f64> {
     next
 }
 
-/// Fits k-means: the best (lowest inertia) of `n_init` restarts.
+/// Fits k-means: the best (lowest inertia) of `n_init` restarts. The same
+/// rows in any order give the same model.
 /// `between_steps` runs between Lloyd steps (PostgreSQL checks for cancel there).
 pub fn fit(points: &Points, opts: &FitOptions, between_steps: &mut dyn FnMut()) -> Result<KMeansModel, String> {
+    fit_sorted(&points.sorted(), opts, between_steps)
+}
+
+fn fit_sorted(points: &Points, opts: &FitOptions, between_steps: &mut dyn FnMut()) -> Result<KMeansModel, String> {
     opts.check()?;
     if points.len() < opts.k {
         return Err(format!("k = {} but only {} rows to cluster", opts.k, points.len()));
@@ -429,10 +443,11 @@ pub fn select_k(points: &Points, k_min: usize, k_max: usize, opts: &FitOptions, 
     if k_min < 2 || k_max < k_min || k_max > MAX_K {
         return Err(format!("k range {k_min}..{k_max} is invalid; it must be 2 <= k_min <= k_max <= {MAX_K}"));
     }
+    let points = points.sorted();
     let mut best: Option<KMeansModel> = None;
     let mut scores = Vec::new();
     for k in k_min..=k_max.min(points.len().max(k_min)) {
-        let model = fit(points, &FitOptions { k, ..opts.clone() }, between_steps)?;
+        let model = fit_sorted(&points, &FitOptions { k, ..opts.clone() }, between_steps)?;
         scores.push(KScore { k, inertia: model.inertia, silhouette: model.silhouette });
         if best.as_ref().is_none_or(|b| model.silhouette > b.silhouette) {
             best = Some(model);
@@ -488,6 +503,17 @@ mod tests {
         let a = fit(&points, &FitOptions::new(4), &mut || {}).unwrap();
         let b = fit(&points, &FitOptions::new(4), &mut || {}).unwrap();
         assert_eq!(a, b);
+    }
+
+    #[test]
+    fn row_order_does_not_change_the_model() {
+        let points = blobs(100, &CENTERS, 3);
+        let mut reversed = Points { dim: 2, data: Vec::new() };
+        for row in points.data.chunks(2).rev() {
+            reversed.push(row).unwrap();
+        }
+        let opts = FitOptions::new(3);
+        assert_eq!(fit(&points, &opts, &mut || {}).unwrap(), fit(&reversed, &opts, &mut || {}).unwrap());
     }
 
     #[test]
