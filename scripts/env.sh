@@ -28,3 +28,16 @@ as_pg() {
 c360_psql() {
   as_pg "$PG_BIN/psql" -X -v ON_ERROR_STOP=1 -h "$C360_PGSOCK" -p "$C360_PGPORT" -U "$C360_PGUSER" "$@"
 }
+
+# The Python interpreter of target/venv, with tests/requirements.txt (the
+# reference implementations tests and benches compare against); made on
+# first use and again when the requirements change.
+c360_python() {
+  local venv="$C360_ROOT/target/venv" req="$C360_ROOT/tests/requirements.txt"
+  if [ ! -x "$venv/bin/python" ] || ! cmp -s "$req" "$venv/requirements.txt"; then
+    log "python: installing tests/requirements.txt into target/venv"
+    python3 -m venv "$venv" >&2 && "$venv/bin/pip" install -q --disable-pip-version-check -r "$req" >&2 \
+      && cp "$req" "$venv/requirements.txt" || die "could not create the Python venv (needs python3-venv and network access to PyPI)"
+  fi
+  echo "$venv/bin/python"
+}

@@ -7,7 +7,8 @@ source "$(dirname "$0")/env.sh"
 [ "$(id -u)" = 0 ] || die "setup installs system packages: run it as root (or with sudo)"
 
 # postgresql-N-cron: pg_cron, to show and test scheduled refreshes.
-APT_PACKAGES=(postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR postgresql-$PG_MAJOR-cron libclang-dev clang sudo make pkg-config)
+# python3-venv: the reference implementations (scikit-learn) tests compare against.
+APT_PACKAGES=(postgresql-$PG_MAJOR postgresql-server-dev-$PG_MAJOR postgresql-$PG_MAJOR-cron libclang-dev clang sudo make pkg-config python3-venv)
 missing=()
 for p in "${APT_PACKAGES[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

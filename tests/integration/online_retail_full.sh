@@ -102,6 +102,17 @@ check "dim_date contiguous over the order range" t "$(q "$db" "SELECT count(*) =
 
 check "top monetary quintile" 868 "$(q "$db" "SELECT count(*) FROM c360.customer_360 WHERE m = 5")"
 
+# Clusters (SPEC §6, k = 4): c360's inertia is within 1% of scikit-learn's
+# best-of-10 k-means++ on the same standardized log1p features.
+sk_inertia="$(q "$db" "COPY (SELECT recency_days, frequency, monetary FROM c360.customer_metrics) TO STDOUT WITH (FORMAT csv)" \
+  | "$(c360_python)" "$(dirname "$0")/reference/kmeans_inertia.py" 4)"
+c360_inertia="$(q "$db" "SELECT inertia FROM c360.cluster_models")"
+echo "  info k-means inertia: c360 $c360_inertia, scikit-learn $sk_inertia"
+check "k-means inertia within 1% of scikit-learn" t "$(q "$db" "SELECT abs($c360_inertia / $sk_inertia - 1) <= 0.01")"
+check "every customer clustered" "4338 4" "$(q "$db" "SELECT count(cluster) || ' ' || count(DISTINCT cluster) FROM c360.customer_360")"
+check "clusters numbered by mean spend" t "$(q "$db" "SELECT bool_and(ordered) FROM (
+    SELECT avg_monetary >= lag(avg_monetary, 1, 0::numeric) OVER (ORDER BY cluster) AS ordered FROM c360.cluster_profile) s")"
+
 q "$db" "SELECT c360.import_csv('online_retail', '$file')" >/dev/null
 q "$db" "SELECT c360.ingest()" >/dev/null
 check "second load: all accepted rows are duplicates" t \
