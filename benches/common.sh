@@ -1,12 +1,33 @@
 # Shared by the benchmark scripts: a release build installed into the
-# project-local cluster, and a server-readable copy of the Online Retail file
-# at $dir/online_retail.csv.
+# project-local cluster, and helpers to time SQL.
 source "$(dirname "${BASH_SOURCE[0]}")/../scripts/env.sh"
 cd "$C360_ROOT"
-src="$(cd "$C360_ROOT/.." && pwd)/shared/data/online_retail/online_retail.csv.gz"
-[ -f "$src" ] || die "$src not found: the benchmark needs ../shared/data"
 bash scripts/setup.sh >/dev/null
 bash scripts/install.sh --release
 bash scripts/cluster.sh start
 dir=/tmp/c360_bench; mkdir -p "$dir"; chown "$C360_PGUSER" "$dir"
-gunzip -c "$src" > "$dir/online_retail.csv"; chmod 644 "$dir/online_retail.csv"
+
+# A server-readable copy of the Online Retail file at $dir/online_retail.csv.
+online_retail_copy() {
+  local src; src="$(cd "$C360_ROOT/.." && pwd)/shared/data/online_retail/online_retail.csv.gz"
+  [ -f "$src" ] || die "$src not found: this benchmark needs ../shared/data"
+  gunzip -c "$src" > "$dir/online_retail.csv"; chmod 644 "$dir/online_retail.csv"
+}
+
+# measure SQL: prints "ms rss_kb" of SQL run in a fresh connection to $db
+# (rss_kb: the backend's peak resident memory, VmHWM).
+measure() {
+  c360_psql -d "$db" -qtA -v ON_ERROR_STOP=1 <<SQL | tail -1
+SET client_min_messages = warning;
+SELECT pg_backend_pid() AS pid \gset
+SELECT extract(epoch FROM clock_timestamp()) * 1000 AS t0 \gset
+$1
+SELECT round(extract(epoch FROM clock_timestamp()) * 1000 - :t0) AS ms \gset
+\setenv BPID :pid
+\setenv MS :ms
+\! echo "\$MS \$(awk '/VmHWM/ {print \$2}' /proc/\$BPID/status)"
+SQL
+}
+
+# stats "v1 v2 ...": median, min and max.
+stats() { printf '%s\n' $1 | sort -n | awk '{a[NR]=$1} END {printf "median %s (min %s, max %s)", a[int((NR+1)/2)], a[1], a[NR]}'; }

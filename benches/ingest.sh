@@ -6,6 +6,7 @@
 set -euo pipefail
 runs="${1:-3}"
 source "$(dirname "$0")/common.sh"
+online_retail_copy
 
 ms() { printf "%s\n" "$1" | c360_psql -d c360_bench -qtA | tail -1; }
 declare -a imp ing cpy

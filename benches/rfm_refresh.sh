@@ -15,6 +15,7 @@
 set -euo pipefail
 scale="${1:-10}"; runs="${2:-5}"
 source "$(dirname "$0")/common.sh"
+online_retail_copy
 db=c360_bench_rfm
 PGOPTIONS="-c client_min_messages=warning" c360_psql -d postgres -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
 log "loading ${scale}x Online Retail"
@@ -34,19 +35,6 @@ VACUUM ANALYZE;
 SQL
 c360_psql -d "$db" -qtA -c "SELECT format('data: %s sale lines, %s sale orders, %s customers', (SELECT count(*) FROM c360.fact_sales WHERE is_sale), (SELECT count(*) FROM c360.fact_orders WHERE is_sale), (SELECT count(*) FROM c360.customer_metrics))"
 
-# measure SQL: prints "ms rss_kb" of SQL run in a fresh connection.
-measure() {
-  c360_psql -d "$db" -qtA -v ON_ERROR_STOP=1 <<SQL | tail -1
-SET client_min_messages = warning;
-SELECT pg_backend_pid() AS pid \gset
-SELECT extract(epoch FROM clock_timestamp()) * 1000 AS t0 \gset
-$1
-SELECT round(extract(epoch FROM clock_timestamp()) * 1000 - :t0) AS ms \gset
-\setenv BPID :pid
-\setenv MS :ms
-\! echo "\$MS \$(awk '/VmHWM/ {print \$2}' /proc/\$BPID/status)"
-SQL
-}
 plain="$(cat benches/plain_sql/rfm_pipeline.sql)"
 declare -A cases=(
   [refresh]="SELECT count(*) FROM c360.refresh_c360();"
@@ -73,7 +61,6 @@ for i in $(seq "$runs"); do
 done
 check="$(c360_psql -d "$db" -qtA -c "SELECT count(*) FROM public.plain_rfm p JOIN c360.customer_360 c USING (customer_id) WHERE (p.r, p.f, p.m, p.segment) <> (c.r, c.f, c.m, c.segment)")"
 echo "sanity: customers where plain SQL and c360 disagree: $check"
-stats() { printf '%s\n' $1 | sort -n | awk '{a[NR]=$1} END {printf "median %s (min %s, max %s)", a[int((NR+1)/2)], a[1], a[NR]}'; }
 for c in "${order[@]}"; do
   echo "$c: ms $(stats "${times[$c]}"); peak RSS kB $(stats "${rss[$c]}")"
 done
