@@ -7,7 +7,7 @@ src=c360_it_dump_src; dst=c360_it_dump_dst
 fresh_db "$src"; fresh_db "$dst"
 fixture="$(server_copy "$C360_ROOT/tests/fixtures/online_retail_edge_cases.csv" edge.csv)"
 q "$src" "CREATE EXTENSION c360"
-q "$src" "INSERT INTO c360.settings (name, value) VALUES ('source_timezone', 'Asia/Singapore')"
+q "$src" "INSERT INTO c360.settings (name, value) VALUES ('source_timezone', 'Asia/Singapore'), ('cluster_k', '2')"
 q "$src" "INSERT INTO c360.order_statuses VALUES ('on_hold', false)"
 q "$src" "SELECT c360.import_csv('online_retail', '$fixture')" >/dev/null
 q "$src" "SELECT c360.ingest()" >/dev/null
@@ -19,7 +19,9 @@ derived() {
   q "$1" "SELECT concat_ws('|',
     (SELECT md5(string_agg(t::text, ',' ORDER BY customer_id)) FROM c360.customer_metrics t),
     (SELECT md5(string_agg(t::text, ',' ORDER BY customer_id)) FROM c360.rfm_segments t),
-    (SELECT md5(string_agg(t::text, ',' ORDER BY measure, score)) FROM c360.rfm_thresholds t))"
+    (SELECT md5(string_agg(t::text, ',' ORDER BY measure, score)) FROM c360.rfm_thresholds t),
+    (SELECT md5(string_agg(t::text, ',' ORDER BY customer_id)) FROM c360.customer_clusters t),
+    (SELECT md5(string_agg(concat_ws('|', as_of, k, model), ',' ORDER BY as_of)) FROM c360.cluster_models))"
 }
 snapshot() {
   q "$1" "SELECT concat_ws('|',
