@@ -231,7 +231,7 @@ AS $$ SELECT unnest(ARRAY[
   'c360.kpi_summary', 'c360.kpi_monthly', 'c360.revenue_by_country', 'c360.cohort_retention',
   'c360.segment_summary', 'c360.revenue_concentration', 'c360.insights', 'c360.customer_360',
   'c360.fact_sales', 'c360.dim_customer', 'c360.dim_product', 'c360.dim_date',
-  'c360.rfm_thresholds', 'c360.refresh_status']::regclass[]) $$;
+  'c360.rfm_thresholds', 'c360.refresh_status', 'c360.cluster_profile']::regclass[]) $$;
 
 CREATE FUNCTION c360.grant_reader(reader name) RETURNS SETOF regclass
 LANGUAGE plpgsql VOLATILE STRICT SET search_path = pg_catalog

@@ -54,7 +54,8 @@ LEFT JOIN c360.dim_date d ON d.date_key = f.order_date;
 SELECT c.relname, a.attname, format_type(a.atttypid, a.atttypmod) AS type
 FROM c360.bi_relations() r JOIN pg_class c ON c.oid = r
 JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
-WHERE format_type(a.atttypid, a.atttypmod) NOT IN ('text', 'integer', 'bigint', 'date', 'boolean', 'timestamp without time zone', 'numeric(19,4)', 'numeric(9,6)')
+WHERE format_type(a.atttypid, a.atttypmod) NOT IN ('text', 'integer', 'bigint', 'date', 'boolean', 'timestamp without time zone')
+  AND format_type(a.atttypid, a.atttypmod) !~ '^numeric\(\d+,\d+\)$'
 ORDER BY 1, 2;
 
 -- A read-only role for Power BI: it reads the BI views and nothing else.
