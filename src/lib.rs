@@ -10,9 +10,11 @@ use pgrx::prelude::*;
 
 pub mod aggregate;
 pub mod cluster;
+pub mod clv;
 pub mod customer_360;
 pub mod ingest;
 pub mod kpi;
+pub mod points;
 pub mod refresh;
 pub mod rfm;
 pub mod sql_errors;

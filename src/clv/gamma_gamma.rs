@@ -1,0 +1,116 @@
+//! Gamma-Gamma spend model (Fader, Hardie & Lee 2005, "RFM and CLV: using
+//! iso-value curves"; the `lifetimes` formulation): a customer's average
+//! order value over x repeat purchases with mean value m, shrunk towards the
+//! population mean. Fitted on customers with x > 0 and m > 0.
+use super::special::{ln_gamma, nelder_mead};
+use serde::{Deserialize, Serialize};
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GammaGamma {
+    pub p: f64,
+    pub q: f64,
+    pub v: f64,
+    pub log_likelihood: f64,
+    pub customers: u64,
+    pub converged: bool,
+    pub iterations: usize,
+}
+
+/// Checks one row: x > 0 repeat purchases and a mean value m > 0.
+pub fn check_row(x: f64, m: f64) -> Result<(), String> {
+    if !(x.is_finite() && m.is_finite()) || x <= 0.0 || m <= 0.0 {
+        return Err(format!(
+            "Gamma-Gamma needs frequency > 0 and monetary value > 0 (got {x}, {m}); fit it on repeat customers with positive spend"
+        ));
+    }
+    Ok(())
+}
+
+fn log_likelihood(p: f64, q: f64, v: f64, x: f64, m: f64) -> f64 {
+    ln_gamma(p * x + q) - ln_gamma(p * x) - ln_gamma(q) + q * v.ln() + (p * x - 1.0) * m.ln() + p * x * x.ln()
+        - (p * x + q) * (x * m + v).ln()
+}
+
+impl GammaGamma {
+    /// E[average order value | x, m]; for x = 0 the population mean p·v / (q − 1).
+    pub fn expected_value(&self, x: f64, m: f64) -> f64 {
+        let m = if x > 0.0 { m } else { 0.0 };
+        self.p * (self.v + x * m) / (self.p * x + self.q - 1.0)
+    }
+
+    pub fn check(&self) -> Result<(), String> {
+        if [self.p, self.q, self.v].iter().all(|v| v.is_finite() && *v > 0.0) {
+            Ok(())
+        } else {
+            Err("p, q and v must be finite and > 0".into())
+        }
+    }
+}
+
+/// Maximum-likelihood fit on flat rows (x, m, x, m, ...), over the logs of
+/// p, q, v, by Nelder–Mead from p = q = 1 and v = the mean of m.
+pub fn fit(rows: &[f64], check: &mut dyn FnMut()) -> Result<GammaGamma, String> {
+    let customers = rows.len() / 2;
+    if customers < 2 {
+        return Err(format!("Gamma-Gamma needs at least 2 repeat customers (got {customers})"));
+    }
+    let total = customers as f64;
+    let negative_mean_ll = |s: &[f64]| {
+        let (p, q, v) = (s[0].exp(), s[1].exp(), s[2].exp());
+        -rows.chunks_exact(2).map(|r| log_likelihood(p, q, v, r[0], r[1])).sum::<f64>() / total
+    };
+    let mean_m = rows.chunks_exact(2).map(|r| r[1]).sum::<f64>() / total;
+    let best = nelder_mead(&negative_mean_ll, &[0.0, 0.0, mean_m.ln()], 20_000, check);
+    let [p, q, v] = [best.x[0].exp(), best.x[1].exp(), best.x[2].exp()];
+    if !best.value.is_finite() || [p, q, v].iter().any(|x| !x.is_finite()) || q <= 1.0 {
+        return Err(format!(
+            "Gamma-Gamma fit failed: no finite maximum with q > 1 for these customers (q = {q}); spend may not vary enough between customers"
+        ));
+    }
+    Ok(GammaGamma {
+        p,
+        q,
+        v,
+        log_likelihood: -best.value * total,
+        customers: customers as u64,
+        converged: best.converged,
+        iterations: best.iterations,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn expected_value_shrinks_towards_the_population_mean() {
+        let m = GammaGamma { p: 6.25, q: 3.74, v: 15.44, log_likelihood: 0.0, customers: 0, converged: true, iterations: 0 };
+        let population = 6.25 * 15.44 / 2.74;
+        assert!((m.expected_value(0.0, 999.0) - population).abs() < 1e-12);
+        let one = m.expected_value(1.0, 100.0);
+        let many = m.expected_value(50.0, 100.0);
+        assert!(population < one && one < many && many < 100.0);
+    }
+
+    #[test]
+    fn cdnow_fit_matches_the_published_parameters() {
+        let Some(summary) = super::super::bgnbd::tests::cdnow_summary() else { return };
+        let rows: Vec<f64> = summary.iter().filter(|c| c.1 > 0.0).flat_map(|c| [c.1, c.4]).collect();
+        assert_eq!(rows.len() / 2, 946);
+        let m = fit(&rows, &mut || {}).unwrap();
+        for (got, want) in [(m.p, 6.25), (m.q, 3.74), (m.v, 15.44)] {
+            assert!((got / want - 1.0).abs() < 0.01, "{m:?}");
+        }
+    }
+
+    #[test]
+    fn fit_is_a_likelihood_maximum_and_errors_are_clear() {
+        let rows: Vec<f64> = (1..200).flat_map(|i| [(i % 7 + 1) as f64, 10.0 + (i * 37 % 50) as f64]).collect();
+        let fitted = fit(&rows, &mut || {}).unwrap();
+        let ll = |p: f64, q: f64, v: f64| rows.chunks(2).map(|r| log_likelihood(p, q, v, r[0], r[1])).sum::<f64>();
+        assert!(ll(fitted.p, fitted.q, fitted.v) >= ll(6.25, 3.74, 15.44));
+        assert!(ll(fitted.p, fitted.q, fitted.v) >= ll(fitted.p * 1.01, fitted.q, fitted.v));
+        assert!(fit(&[1.0, 5.0], &mut || {}).unwrap_err().contains("at least 2"));
+        assert!(check_row(0.0, 5.0).is_err() && check_row(1.0, 0.0).is_err());
+    }
+}

@@ -1,0 +1,3 @@
+pub mod bgnbd;
+pub mod gamma_gamma;
+pub mod special;
