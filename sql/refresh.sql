@@ -117,7 +117,7 @@ BEGIN
     PERFORM set_config('work_mem', '256MB', true);
     -- The pipeline, in order. Each step replaces its tables' rows (DELETE +
     -- INSERT, never TRUNCATE: readers keep their snapshot, never wait).
-    FOREACH step IN ARRAY ARRAY['segment_rules', 'facts', 'dim_date', 'customer_metrics', 'rfm_segments', 'clusters'] LOOP
+    FOREACH step IN ARRAY ARRAY['segment_rules', 'facts', 'dim_date', 'customer_metrics', 'rfm_segments', 'clusters', 'clv'] LOOP
       step_started := clock_timestamp();
       CASE step
         WHEN 'segment_rules' THEN
@@ -136,6 +136,8 @@ BEGIN
           rows := c360._refresh_rfm_segments(as_of, c360.setting('rfm_method'));
         WHEN 'clusters' THEN
           rows := c360._refresh_clusters(as_of);
+        WHEN 'clv' THEN
+          rows := c360._refresh_clv(as_of);
       END CASE;
       ms := round(extract(epoch FROM clock_timestamp() - step_started)::numeric * 1000, 1);
       done := done || jsonb_build_object('step', step, 'rows', rows, 'ms', ms);

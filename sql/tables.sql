@@ -23,7 +23,11 @@ AS $$ VALUES
   ('cluster_k_max', '8',
    'largest k tried when cluster_k is auto (2 to 20)'),
   ('cluster_seed', '42',
-   'random seed of the k-means fit (any integer): the same data and seed give the same clusters')
+   'random seed of the k-means fit (any integer): the same data and seed give the same clusters'),
+  ('clv_horizon_days', '90',
+   'horizon of expected_orders_90d in customer_360, in days (1 to 3650)'),
+  ('clv_monthly_discount_rate', '0.01',
+   'monthly discount rate of predicted_clv_12m (0 to 1, e.g. 0.01 = 1% a month)')
 $$;
 COMMENT ON FUNCTION c360.setting_defaults() IS 'the settings c360 knows, with default values and descriptions';
 
@@ -79,6 +83,16 @@ BEGIN
       USING ERRCODE = 'invalid_parameter_value',
             DETAIL = CASE NEW.name WHEN 'cluster_k' THEN 'It must be an integer from 2 to 20, or auto.'
                                    ELSE 'It must be an integer from 2 to 20.' END;
+  ELSIF NEW.name = 'clv_horizon_days'
+        AND NOT (CASE WHEN NEW.value ~ '^\d{1,4}$' THEN NEW.value::integer BETWEEN 1 AND 3650 ELSE false END) THEN
+    RAISE EXCEPTION 'invalid value for setting "clv_horizon_days": "%"', NEW.value
+      USING ERRCODE = 'invalid_parameter_value',
+            DETAIL = 'It must be a whole number of days from 1 to 3650.';
+  ELSIF NEW.name = 'clv_monthly_discount_rate'
+        AND NOT (CASE WHEN NEW.value ~ '^(0|1)(\.\d+)?$' THEN NEW.value::numeric BETWEEN 0 AND 1 ELSE false END) THEN
+    RAISE EXCEPTION 'invalid value for setting "clv_monthly_discount_rate": "%"', NEW.value
+      USING ERRCODE = 'invalid_parameter_value',
+            DETAIL = 'It must be a rate from 0 to 1, e.g. 0.01 for 1% a month.';
   ELSIF NEW.name = 'cluster_seed' AND NEW.value !~ '^-?\d{1,18}$' THEN
     RAISE EXCEPTION 'invalid value for setting "cluster_seed": "%"', NEW.value
       USING ERRCODE = 'invalid_parameter_value',

@@ -14,6 +14,7 @@ pub mod clv;
 pub mod customer_360;
 pub mod ingest;
 pub mod kpi;
+pub mod model_type;
 pub mod points;
 pub mod refresh;
 pub mod rfm;

@@ -8,7 +8,7 @@
 use pgrx::bgworkers::{BackgroundWorker, BackgroundWorkerBuilder, SignalWakeFlags};
 use pgrx::prelude::*;
 
-extension_sql_file!("../sql/refresh.sql", name = "refresh", requires = ["rfm", "cluster", log_refresh_failure]);
+extension_sql_file!("../sql/refresh.sql", name = "refresh", requires = ["rfm", "cluster", "clv", log_refresh_failure]);
 
 /// bgw_extra holds at most 127 bytes: "db_oid user_oid started_us sqlstate message".
 const EXTRA_BYTES: usize = 127;

@@ -12,9 +12,8 @@ use crate::aggregate;
 use crate::sql_errors::raise;
 use kmeans::{FitOptions, Points};
 use pgrx::prelude::*;
-use pgrx::{Internal, StringInfo};
+use pgrx::Internal;
 use serde::{Deserialize, Serialize};
-use std::ffi::CStr;
 
 extension_sql_file!(
     "../../sql/cluster.sql",
@@ -45,30 +44,7 @@ extension_sql_file!(
 #[serde(transparent)]
 pub struct kmeans_model(kmeans::KMeansModel);
 
-impl InOutFuncs for kmeans_model {
-    fn input(input: &CStr) -> Self {
-        let text = input.to_str().unwrap_or_else(|_| invalid_model("it is not valid UTF-8".into()));
-        let model: kmeans::KMeansModel =
-            serde_json::from_str(text).unwrap_or_else(|e| invalid_model(e.to_string()));
-        if let Err(e) = model.check() {
-            invalid_model(e)
-        }
-        kmeans_model(model)
-    }
-
-    fn output(&self, buffer: &mut StringInfo) {
-        buffer.push_str(&serde_json::to_string(&self.0).expect("a model serializes"));
-    }
-}
-
-fn invalid_model(reason: String) -> ! {
-    raise(
-        PgSqlErrorCode::ERRCODE_INVALID_TEXT_REPRESENTATION,
-        "invalid c360.kmeans_model",
-        reason,
-        Some("A model is made by c360.kmeans_fit or c360.kmeans_select_k; its text form is the JSON they output."),
-    )
-}
+crate::json_model_io!(kmeans_model, "c360.kmeans_model");
 
 fn invalid(message: String, hint: &str) -> ! {
     raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, message, "", Some(hint))

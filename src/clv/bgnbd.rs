@@ -3,7 +3,7 @@
 //! active, from (frequency x = repeat purchases, recency t_x = last − first
 //! purchase, age T = end of calibration − first purchase), in one time unit.
 //! Formulas and conventions follow the paper and Python's `lifetimes`.
-use super::special::{hyp2f1, ln_beta, ln_gamma, log_add_exp, nelder_mead};
+use super::special::{at_bound, boxed, hyp2f1, ln_beta, ln_gamma, log_add_exp, nelder_mead};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -67,9 +67,12 @@ impl BgNbd {
         (self.a / (self.b + x - 1.0)).ln() + (self.r + x) * ((self.alpha + age) / (self.alpha + t_x)).ln()
     }
 
-    /// E[purchases in (T, T + t] | x, t_x, T] (the paper's eq. 10), with
-    /// ₂F₁ taken through Euler's transformation so it stays finite for
-    /// customers with hundreds of orders.
+    /// E[purchases in (T, T + t] | x, t_x, T] (the paper's eq. 10). Its
+    /// ₂F₁(r+x, b+x; c; z)·(1−z)^(r+x) is summed directly or through Euler's
+    /// transformation (1−z)^(a−1)·₂F₁(c−r−x, a−1; c; z), whichever series
+    /// has the smaller terms: the direct one for models with very large a
+    /// and b (dropout nearly the same for everyone), Euler's for customers
+    /// with hundreds of orders. Either alone overflows in the other case.
     pub fn expected_purchases(&self, t: f64, x: f64, t_x: f64, age: f64) -> f64 {
         if t <= 0.0 {
             return 0.0;
@@ -77,11 +80,14 @@ impl BgNbd {
         let (r, alpha, a, b) = (self.r, self.alpha, self.a, self.b);
         let z = t / (alpha + age + t);
         let c = a + b + x - 1.0;
-        // ₂F₁(r+x, b+x; c; z)·(1−z)^(r+x) = (1−z)^(a−1)·₂F₁(c−r−x, c−b−x; c; z)
-        let scaled_hyp = (1.0 - z).powf(a - 1.0) * hyp2f1(c - r - x, c - b - x, c, z);
-        let first = c / (a - 1.0);
-        let numerator = first * (1.0 - scaled_hyp);
-        numerator * self.p_alive(x, t_x, age)
+        let direct_size = (r + x) * (b + x) / c;
+        let euler_size = (a - 1.0).abs() * (c - r - x).abs() / c;
+        let scaled_hyp = if direct_size <= euler_size {
+            (1.0 - z).powf(r + x) * hyp2f1(r + x, b + x, c, z)
+        } else {
+            (1.0 - z).powf(a - 1.0) * hyp2f1(c - r - x, a - 1.0, c, z)
+        };
+        c / (a - 1.0) * (1.0 - scaled_hyp) * self.p_alive(x, t_x, age)
     }
 
     /// Expected purchases of a new customer in (0, t] (eq. 9): for checks.
@@ -123,10 +129,13 @@ pub fn fit(rows: &[f64], check: &mut dyn FnMut()) -> Result<BgNbd, String> {
     };
     let mean_age = rows.chunks_exact(3).map(|r| r[2]).sum::<f64>() / total;
     let start = [0.0, mean_age.max(1e-6).ln(), 0.0, 0.0];
-    let best = nelder_mead(&negative_mean_ll, &start, 20_000, check);
+    let best = nelder_mead(&boxed(&negative_mean_ll, &start), &start, 20_000, check);
     let p: Vec<f64> = best.x.iter().map(|v| v.exp()).collect();
-    if !best.value.is_finite() || p.iter().any(|v| !v.is_finite() || *v <= 0.0) {
-        return Err("BG/NBD fit failed: the likelihood has no finite maximum for these customers".into());
+    if !best.value.is_finite() || at_bound(&best.x, &start) {
+        return Err(format!(
+            "BG/NBD fit failed: the likelihood has no maximum at finite parameters for these {customers} customers (r, alpha, a, b ran to {:.3e}, {:.3e}, {:.3e}, {:.3e}); more customers and repeat purchases are needed",
+            p[0], p[1], p[2], p[3]
+        ));
     }
     Ok(BgNbd {
         r: p[0],
@@ -182,6 +191,24 @@ pub(crate) mod tests {
         assert!(e.is_finite() && e > 0.0, "{e}");
         let gone = m.expected_purchases(39.0, 500.0, 1.0, 39.0);
         assert!(gone.is_finite() && gone < 1e-6, "{gone}");
+    }
+
+    #[test]
+    fn near_fixed_dropout_models_stay_finite() {
+        // a and b in the millions: the beta distribution of dropout is
+        // nearly a point mass (what a fit of homogeneous customers gives).
+        let m = BgNbd { r: 1.575, alpha: 8.18, a: 3.6e6, b: 1.73e7, ..cdnow() };
+        let near = m.expected_purchases(90.0 / 7.0, 2.0, 5.0, 30.0);
+        let far = m.expected_purchases(180.0 / 7.0, 2.0, 5.0, 30.0);
+        assert!(near.is_finite() && far.is_finite() && 0.0 < near && near < far, "{near} {far}");
+        // Both series agree where both are usable.
+        let moderate = BgNbd { a: 40.0, b: 160.0, ..m.clone() };
+        let (x, t_x, age, t) = (3.0, 20.0, 30.0, 13.0);
+        let z = t / (moderate.alpha + age + t);
+        let c = moderate.a + moderate.b + x - 1.0;
+        let direct = (1.0 - z).powf(moderate.r + x) * hyp2f1(moderate.r + x, moderate.b + x, c, z);
+        let euler = (1.0 - z).powf(moderate.a - 1.0) * hyp2f1(c - moderate.r - x, moderate.a - 1.0, c, z);
+        assert!((direct - euler).abs() < 1e-10, "{direct} {euler}");
     }
 
     #[test]
@@ -247,6 +274,13 @@ pub(crate) mod tests {
         assert!(fit(&[0.0, 0.0, 5.0, 0.0, 0.0, 7.0], &mut || {}).unwrap_err().contains("repeat"));
         assert!(fit(&[2.0, 1.0, 5.0], &mut || {}).unwrap_err().contains("at least 2"));
         assert!(fit(&[], &mut || {}).is_err());
+        // Everyone buys on a fixed rhythm and never stops: the fit goes to
+        // the no-dropout edge (a → 0) and still predicts finite values.
+        let regular: Vec<f64> = (1..=20).flat_map(|i| [4.0, 4.0 * i as f64, 4.0 * i as f64 + 1.0]).collect();
+        let m = fit(&regular, &mut || {}).unwrap();
+        assert!(m.p_alive(4.0, 40.0, 41.0) > 0.99);
+        let e = m.expected_purchases(52.0, 4.0, 40.0, 41.0);
+        assert!(e.is_finite() && e > 0.0, "{e}");
         assert!(check_row(1.0, 6.0, 5.0).is_err());
         assert!(check_row(0.0, 1.0, 5.0).is_err());
         assert!(check_row(f64::NAN, 1.0, 5.0).is_err());

@@ -2,7 +2,7 @@
 //! iso-value curves"; the `lifetimes` formulation): a customer's average
 //! order value over x repeat purchases with mean value m, shrunk towards the
 //! population mean. Fitted on customers with x > 0 and m > 0.
-use super::special::{ln_gamma, nelder_mead};
+use super::special::{at_bound, boxed, ln_gamma, nelder_mead};
 use serde::{Deserialize, Serialize};
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -60,9 +60,10 @@ pub fn fit(rows: &[f64], check: &mut dyn FnMut()) -> Result<GammaGamma, String> 
         -rows.chunks_exact(2).map(|r| log_likelihood(p, q, v, r[0], r[1])).sum::<f64>() / total
     };
     let mean_m = rows.chunks_exact(2).map(|r| r[1]).sum::<f64>() / total;
-    let best = nelder_mead(&negative_mean_ll, &[0.0, 0.0, mean_m.ln()], 20_000, check);
+    let start = [0.0, 0.0, mean_m.ln()];
+    let best = nelder_mead(&boxed(&negative_mean_ll, &start), &start, 20_000, check);
     let [p, q, v] = [best.x[0].exp(), best.x[1].exp(), best.x[2].exp()];
-    if !best.value.is_finite() || [p, q, v].iter().any(|x| !x.is_finite()) || q <= 1.0 {
+    if !best.value.is_finite() || at_bound(&best.x, &start) || q <= 1.0 {
         return Err(format!(
             "Gamma-Gamma fit failed: no finite maximum with q > 1 for these customers (q = {q}); spend may not vary enough between customers"
         ));
@@ -111,6 +112,11 @@ mod tests {
         assert!(ll(fitted.p, fitted.q, fitted.v) >= ll(6.25, 3.74, 15.44));
         assert!(ll(fitted.p, fitted.q, fitted.v) >= ll(fitted.p * 1.01, fitted.q, fitted.v));
         assert!(fit(&[1.0, 5.0], &mut || {}).unwrap_err().contains("at least 2"));
+        // Spend unrelated to anything: the fit shrinks every customer to the
+        // population mean (q, v large, v / q finite) and stays finite.
+        let constant: Vec<f64> = (1..50).flat_map(|i| [(i % 3 + 1) as f64, 10.0 * i as f64]).collect();
+        let m = fit(&constant, &mut || {}).unwrap();
+        assert!(m.expected_value(1.0, 10.0).is_finite());
         assert!(check_row(0.0, 5.0).is_err() && check_row(1.0, 0.0).is_err());
     }
 }

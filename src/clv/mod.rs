@@ -1,3 +1,247 @@
+//! Customer lifetime value (SPEC.md §7): the SQL face of the BG/NBD and
+//! Gamma-Gamma models in `bgnbd` and `gamma_gamma` (pure Rust).
+//!
+//! `c360.bgnbd_fit(frequency, recency, t)` and `c360.gamma_gamma_fit(frequency,
+//! monetary)` are aggregates over any per-customer summary (declared in
+//! sql/clv.sql, parallel safe: workers collect rows, the leader fits); the
+//! scoring functions take their model values. `c360.btyd_summary()` and the
+//! refresh step that scores c360's own customers are in sql/clv.sql.
 pub mod bgnbd;
 pub mod gamma_gamma;
 pub mod special;
+
+use crate::aggregate;
+use crate::points::Points;
+use crate::sql_errors::raise;
+use pgrx::prelude::*;
+use pgrx::Internal;
+use serde::{Deserialize, Serialize};
+
+extension_sql_file!(
+    "../../sql/clv.sql",
+    name = "clv",
+    requires = [
+        "rfm",
+        bgnbd_fit_transition,
+        gamma_gamma_fit_transition,
+        btyd_rows_combine,
+        btyd_rows_serialize,
+        btyd_rows_deserialize,
+        bgnbd_fit_final,
+        gamma_gamma_fit_final,
+        bgnbd_p_alive,
+        bgnbd_expected_purchases,
+        gamma_gamma_expected_value,
+        clv,
+    ]
+);
+
+/// A fitted BG/NBD model (r, alpha, a, b, log-likelihood, convergence); text form JSON.
+#[allow(non_camel_case_types)]
+#[derive(Clone, Debug, PostgresType, Serialize, Deserialize)]
+#[inoutfuncs]
+#[serde(transparent)]
+pub struct bgnbd_model(bgnbd::BgNbd);
+crate::json_model_io!(bgnbd_model, "c360.bgnbd_model");
+
+/// A fitted Gamma-Gamma spend model (p, q, v, log-likelihood, convergence); text form JSON.
+#[allow(non_camel_case_types)]
+#[derive(Clone, Debug, PostgresType, Serialize, Deserialize)]
+#[inoutfuncs]
+#[serde(transparent)]
+pub struct gamma_gamma_model(gamma_gamma::GammaGamma);
+crate::json_model_io!(gamma_gamma_model, "c360.gamma_gamma_model");
+
+fn invalid(message: String, hint: &str) -> ! {
+    raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, message, "", Some(hint))
+}
+
+const AGGREGATE: &str = "c360.bgnbd_fit or c360.gamma_gamma_fit";
+const BTYD_HINT: &str = "frequency = repeat purchases, recency = last - first purchase, t = end - first purchase, in one time unit (see c360.btyd_summary).";
+
+fn rows_mut(state: &mut Internal) -> Option<&mut Points> {
+    // SAFETY: every non-NULL BTYD state was made by aggregate::new_state from Points.
+    unsafe { aggregate::state_mut::<Points>(state) }
+}
+
+fn add_row(mut state: Internal, row: &[f64], fcinfo: pg_sys::FunctionCallInfo) -> Internal {
+    if rows_mut(&mut state).is_none() {
+        state = aggregate::new_state(fcinfo, "BTYD transition", AGGREGATE, Points::default());
+    }
+    if let Err(e) = rows_mut(&mut state).expect("state was just made").push(row) {
+        invalid(format!("BTYD fit: {e}"), BTYD_HINT)
+    }
+    state
+}
+
+/// Transition of `bgnbd_fit(frequency, recency, t)`: rows with a NULL are
+/// skipped (as `corr` skips them); an impossible row is an error.
+#[pg_extern(immutable, parallel_safe)]
+fn bgnbd_fit_transition(
+    state: Internal,
+    frequency: Option<f64>,
+    recency: Option<f64>,
+    t: Option<f64>,
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> Internal {
+    let (Some(x), Some(t_x), Some(age)) = (frequency, recency, t) else { return state };
+    if let Err(e) = bgnbd::check_row(x, t_x, age) {
+        invalid(format!("bgnbd_fit: {e}"), BTYD_HINT)
+    }
+    add_row(state, &[x, t_x, age], fcinfo)
+}
+
+/// Transition of `gamma_gamma_fit(frequency, monetary)`: rows with a NULL
+/// are skipped; frequency and monetary must be > 0 (fit on repeat customers).
+#[pg_extern(immutable, parallel_safe)]
+fn gamma_gamma_fit_transition(
+    state: Internal,
+    frequency: Option<f64>,
+    monetary: Option<AnyNumeric>,
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> Internal {
+    let (Some(x), Some(m)) = (frequency, monetary) else { return state };
+    let m = f64::try_from(m).unwrap_or(f64::NAN);
+    if let Err(e) = gamma_gamma::check_row(x, m) {
+        invalid(format!("gamma_gamma_fit: {e}"), "Filter the rows: WHERE frequency > 0 AND monetary > 0.")
+    }
+    add_row(state, &[x, m], fcinfo)
+}
+
+/// Combines two partial states (parallel workers); never changes `other`.
+#[pg_extern(immutable, parallel_safe)]
+fn btyd_rows_combine(mut state: Internal, mut other: Internal, fcinfo: pg_sys::FunctionCallInfo) -> Internal {
+    let Some(other) = rows_mut(&mut other).cloned() else { return state };
+    let Some(rows) = rows_mut(&mut state) else {
+        return aggregate::new_state(fcinfo, "btyd_rows_combine", AGGREGATE, other);
+    };
+    if let Err(e) = rows.merge(other) {
+        invalid(format!("BTYD fit: {e}"), BTYD_HINT)
+    }
+    state
+}
+
+#[pg_extern(immutable, parallel_safe, strict)]
+fn btyd_rows_serialize(mut state: Internal) -> Vec<u8> {
+    rows_mut(&mut state).map(|s| s.serialize()).unwrap_or_default()
+}
+
+#[pg_extern(immutable, parallel_safe, strict)]
+fn btyd_rows_deserialize(bytes: &[u8], _unused: Internal, fcinfo: pg_sys::FunctionCallInfo) -> Internal {
+    match Points::deserialize(bytes) {
+        Ok(rows) => aggregate::new_state(fcinfo, "btyd_rows_deserialize", AGGREGATE, rows),
+        Err(e) => raise(PgSqlErrorCode::ERRCODE_DATA_CORRUPTED, e, "", None),
+    }
+}
+
+fn check_for_interrupts() {
+    pg_sys::check_for_interrupts!();
+}
+
+/// The fitted BG/NBD model; NULL for no rows.
+#[pg_extern(immutable, parallel_safe)]
+fn bgnbd_fit_final(mut state: Internal) -> Option<bgnbd_model> {
+    let rows = rows_mut(&mut state)?;
+    match bgnbd::fit(&rows.sorted().data, &mut check_for_interrupts) {
+        Ok(model) => Some(bgnbd_model(model)),
+        Err(e) => invalid(format!("bgnbd_fit: {e}"), BTYD_HINT),
+    }
+}
+
+/// The fitted Gamma-Gamma model; NULL for no rows.
+#[pg_extern(immutable, parallel_safe)]
+fn gamma_gamma_fit_final(mut state: Internal) -> Option<gamma_gamma_model> {
+    let rows = rows_mut(&mut state)?;
+    match gamma_gamma::fit(&rows.sorted().data, &mut check_for_interrupts) {
+        Ok(model) => Some(gamma_gamma_model(model)),
+        Err(e) => invalid(format!("gamma_gamma_fit: {e}"), "Fit on repeat customers with positive, varying spend."),
+    }
+}
+
+fn checked(x: f64, t_x: f64, age: f64, caller: &str) {
+    if let Err(e) = bgnbd::check_row(x, t_x, age) {
+        invalid(format!("{caller}: {e}"), BTYD_HINT)
+    }
+}
+
+/// Probability that a customer is still active at t.
+#[pg_extern(immutable, parallel_safe, strict)]
+fn bgnbd_p_alive(model: bgnbd_model, frequency: f64, recency: f64, t: f64) -> f64 {
+    checked(frequency, recency, t, "bgnbd_p_alive");
+    finite(model.0.p_alive(frequency, recency, t), "bgnbd_p_alive")
+}
+
+/// Expected purchases in the next `horizon` time units.
+#[pg_extern(immutable, parallel_safe, strict)]
+fn bgnbd_expected_purchases(model: bgnbd_model, horizon: f64, frequency: f64, recency: f64, t: f64) -> f64 {
+    checked(frequency, recency, t, "bgnbd_expected_purchases");
+    if !(horizon.is_finite() && horizon >= 0.0) {
+        invalid(format!("bgnbd_expected_purchases: horizon {horizon} must be a finite number >= 0"), "Pass it in the model's time unit.")
+    }
+    finite(model.0.expected_purchases(horizon, frequency, recency, t), "bgnbd_expected_purchases")
+}
+
+/// A model's prediction, or an error rather than a silent NaN.
+fn finite(value: f64, caller: &str) -> f64 {
+    if !value.is_finite() {
+        raise(
+            PgSqlErrorCode::ERRCODE_NUMERIC_VALUE_OUT_OF_RANGE,
+            format!("{caller}: the model gives no finite value for this customer ({value})"),
+            "",
+            Some("The model's parameters may be extreme; check c360.clv_models or refit on more customers."),
+        )
+    }
+    value
+}
+
+/// Money out of a float model: numeric, rounded to 4 decimals.
+fn money(value: f64, caller: &str) -> AnyNumeric {
+    let rounded = (finite(value, caller) * 10_000.0).round() / 10_000.0;
+    AnyNumeric::try_from(rounded).unwrap_or_else(|_| invalid(format!("{caller}: result {value} is not a finite amount"), "Check the model."))
+}
+
+/// Expected average order value given repeat purchases and their mean value
+/// (the population mean for frequency 0).
+#[pg_extern(immutable, parallel_safe, strict)]
+fn gamma_gamma_expected_value(model: gamma_gamma_model, frequency: f64, monetary: AnyNumeric) -> AnyNumeric {
+    let m = f64::try_from(monetary).unwrap_or(f64::NAN);
+    if !(frequency.is_finite() && frequency >= 0.0 && m.is_finite() && m >= 0.0) {
+        invalid(format!("gamma_gamma_expected_value: need frequency >= 0 and monetary >= 0 (got {frequency}, {m})"), BTYD_HINT)
+    }
+    money(model.0.expected_value(frequency, m), "gamma_gamma_expected_value")
+}
+
+/// Discounted value of a customer's expected purchases over `months`: per
+/// month i, E[value] × (E[purchases by i] − E[purchases by i − 1]) /
+/// (1 + monthly_discount_rate)^i (`lifetimes`' customer_lifetime_value).
+#[pg_extern(immutable, parallel_safe, strict)]
+#[allow(clippy::too_many_arguments)]
+fn clv(
+    bgnbd: bgnbd_model,
+    gamma_gamma: gamma_gamma_model,
+    frequency: f64,
+    recency: f64,
+    t: f64,
+    monetary: AnyNumeric,
+    months: default!(i32, 12),
+    monthly_discount_rate: default!(f64, 0.01),
+    units_per_month: default!(f64, 4.348125),
+) -> AnyNumeric {
+    checked(frequency, recency, t, "clv");
+    if !(0..=1200).contains(&months) || !(monthly_discount_rate > -1.0 && monthly_discount_rate.is_finite()) || !(units_per_month > 0.0) {
+        invalid(
+            format!("clv: months {months}, monthly_discount_rate {monthly_discount_rate}, units_per_month {units_per_month} out of range"),
+            "months 0..1200, monthly_discount_rate > -1, units_per_month > 0 (4.348125 weeks or 30.4375 days a month).",
+        )
+    }
+    let m = f64::try_from(monetary).unwrap_or(f64::NAN);
+    let value = gamma_gamma.0.expected_value(frequency, m);
+    let mut total = 0.0;
+    let mut before = 0.0;
+    for i in 1..=months {
+        let by_now = bgnbd.0.expected_purchases(i as f64 * units_per_month, frequency, recency, t);
+        total += value * (by_now - before) / (1.0 + monthly_discount_rate).powi(i);
+        before = by_now;
+    }
+    money(total, "clv")
+}

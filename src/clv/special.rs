@@ -33,6 +33,24 @@ pub fn hyp2f1(a: f64, b: f64, c: f64, z: f64) -> f64 {
     sum
 }
 
+/// How far (in natural-log units) a log-parameter may move from its start:
+/// e^±20 is a factor of 5·10⁸ either way. A maximum further out means the
+/// data do not pin the parameter down (e.g. spend that never varies within
+/// a customer); the fits report that instead of returning absurd values.
+pub const LOG_PARAMETER_RANGE: f64 = 20.0;
+
+/// `f` restricted to the box `start ± LOG_PARAMETER_RANGE` (infinite outside).
+pub fn boxed<'a>(f: &'a dyn Fn(&[f64]) -> f64, start: &'a [f64]) -> impl Fn(&[f64]) -> f64 + 'a {
+    move |x: &[f64]| {
+        if x.iter().zip(start).any(|(v, s)| (v - s).abs() > LOG_PARAMETER_RANGE) { f64::INFINITY } else { f(x) }
+    }
+}
+
+/// Whether a fitted point is at the edge of the box: no interior maximum.
+pub fn at_bound(x: &[f64], start: &[f64]) -> bool {
+    x.iter().zip(start).any(|(v, s)| (v - s).abs() > LOG_PARAMETER_RANGE - 1.0)
+}
+
 /// Result of a minimization.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Minimum {

@@ -36,7 +36,11 @@ WHERE p.pronamespace = 'c360'::regnamespace
         'kmeans_fit_transition', 'kmeans_fit_transition_options', 'kmeans_select_k_transition',
         'kmeans_select_k_transition_options', 'kmeans_combine', 'kmeans_serialize', 'kmeans_deserialize',
         'kmeans_fit_final', 'kmeans_select_k_final', 'kmeans_assign', 'kmeans_reorder', 'kmeans_k_scores',
-        'kmeans_model_in', 'kmeans_model_out', 'cluster_features'));
+        'kmeans_model_in', 'kmeans_model_out', 'cluster_features',
+        'bgnbd_fit_transition', 'gamma_gamma_fit_transition', 'btyd_rows_combine', 'btyd_rows_serialize',
+        'btyd_rows_deserialize', 'bgnbd_fit_final', 'gamma_gamma_fit_final', 'bgnbd_p_alive',
+        'bgnbd_expected_purchases', 'gamma_gamma_expected_value', 'clv',
+        'bgnbd_model_in', 'bgnbd_model_out', 'gamma_gamma_model_in', 'gamma_gamma_model_out'));
 
 -- Every table, view, column and function carries a COMMENT, which is what
 -- \d+ and \df+ show a DBA.
