@@ -99,15 +99,33 @@ impl BgNbd {
 }
 
 fn log_likelihood(r: f64, alpha: f64, a: f64, b: f64, x: f64, t_x: f64, age: f64) -> f64 {
-    let a1 = ln_gamma(r + x) - ln_gamma(r) + r * alpha.ln();
-    let a2 = ln_beta(a, b + x) - ln_beta(a, b);
+    log_likelihood_given(&FrequencyTerms::new(r, alpha, a, b, x), r, alpha, a, b, x, t_x, age)
+}
+
+/// The part of ln L that depends on the parameters and x only (the gamma
+/// and beta functions): computed once per distinct frequency, not per row.
+struct FrequencyTerms {
+    x: f64,
+    a1_plus_a2: f64,
+}
+
+impl FrequencyTerms {
+    fn new(r: f64, alpha: f64, a: f64, b: f64, x: f64) -> FrequencyTerms {
+        let a1 = ln_gamma(r + x) - ln_gamma(r) + r * alpha.ln();
+        let a2 = ln_beta(a, b + x) - ln_beta(a, b);
+        FrequencyTerms { x, a1_plus_a2: a1 + a2 }
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+fn log_likelihood_given(terms: &FrequencyTerms, r: f64, alpha: f64, a: f64, b: f64, x: f64, t_x: f64, age: f64) -> f64 {
     let a3 = -(r + x) * (alpha + age).ln();
     let a4 = if x > 0.0 {
         a.ln() - (b + x - 1.0).ln() - (r + x) * (alpha + t_x).ln()
     } else {
         f64::NEG_INFINITY
     };
-    a1 + a2 + log_add_exp(a3, a4)
+    terms.a1_plus_a2 + log_add_exp(a3, a4)
 }
 
 /// Maximum-likelihood fit on flat rows (x, t_x, T, x, t_x, T, ...), over
@@ -125,7 +143,16 @@ pub fn fit(rows: &[f64], check: &mut dyn FnMut()) -> Result<BgNbd, String> {
     let total = customers as f64;
     let negative_mean_ll = |p: &[f64]| {
         let (r, alpha, a, b) = (p[0].exp(), p[1].exp(), p[2].exp(), p[3].exp());
-        -data.iter().map(|(row, w)| w * log_likelihood(r, alpha, a, b, row[0], row[1], row[2])).sum::<f64>() / total
+        // Rows are sorted by frequency: the gamma terms change only with it.
+        let mut terms = FrequencyTerms::new(r, alpha, a, b, data[0].0[0]);
+        let mut sum = 0.0;
+        for (row, w) in &data {
+            if row[0] != terms.x {
+                terms = FrequencyTerms::new(r, alpha, a, b, row[0]);
+            }
+            sum += w * log_likelihood_given(&terms, r, alpha, a, b, row[0], row[1], row[2]);
+        }
+        -sum / total
     };
     let mean_age = rows.chunks_exact(3).map(|r| r[2]).sum::<f64>() / total;
     let start = [0.0, mean_age.max(1e-6).ln(), 0.0, 0.0];
