@@ -43,10 +43,11 @@ declare -a cf cfm cs csm lf ls lm
 for i in $(seq "$runs"); do
   read -r t m < <(measure "$fit_sql"); cf+=("$t"); cfm+=("$m")
   read -r t m < <(measure "$score_sql"); cs+=("$t"); csm+=("$m")
-  if out="$(timeout 1800 "$python" benches/python/clv_lifetimes.py "$dir/clv_summary.csv")"; then
-    read -r f s m lparams <<< "$(echo "$out" | awk '{print $1, $2, $3, $4" "$5" "$6" "$7" "$8" "$9" "$10}')"
+  if out="$(timeout 1800 "$python" benches/python/clv_lifetimes.py "$dir/clv_summary.csv" 2>"$dir/lifetimes.err" | tail -1)"; then
+    read -r f s m penalizer lparams <<< "$out"
+    lparams="$lparams (penalizer_coef $penalizer)"
   else
-    f=timeout; s=timeout; m=0; lparams="(lifetimes did not finish within 30 minutes)"
+    f=failed; s=failed; m=0; lparams="(lifetimes failed: $(tail -1 "$dir/lifetimes.err"))"
   fi
   lf+=("$f"); ls+=("$s"); lm+=("$m")
   echo "run $i: c360 fit ${cf[-1]} ms / ${cfm[-1]} kB, score ${cs[-1]} ms / ${csm[-1]} kB; lifetimes fit $f ms, score $s ms / $m kB"

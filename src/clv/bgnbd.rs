@@ -128,6 +128,9 @@ fn log_likelihood_given(terms: &FrequencyTerms, r: f64, alpha: f64, a: f64, b: f
     terms.a1_plus_a2 + log_add_exp(a3, a4)
 }
 
+/// Rows per parallel block of the likelihood sum.
+const BLOCK_ROWS: usize = 16_384;
+
 /// Maximum-likelihood fit on flat rows (x, t_x, T, x, t_x, T, ...), over
 /// the logs of the parameters (so they stay positive), by Nelder–Mead from
 /// r = a = b = 1 and α = the mean age (which scales with the time unit).
@@ -144,14 +147,23 @@ pub fn fit(rows: &[f64], check: &mut dyn FnMut()) -> Result<BgNbd, String> {
     let negative_mean_ll = |p: &[f64]| {
         let (r, alpha, a, b) = (p[0].exp(), p[1].exp(), p[2].exp(), p[3].exp());
         // Rows are sorted by frequency: the gamma terms change only with it.
-        let mut terms = FrequencyTerms::new(r, alpha, a, b, data[0].0[0]);
-        let mut sum = 0.0;
-        for (row, w) in &data {
-            if row[0] != terms.x {
-                terms = FrequencyTerms::new(r, alpha, a, b, row[0]);
-            }
-            sum += w * log_likelihood_given(&terms, r, alpha, a, b, row[0], row[1], row[2]);
-        }
+        // Fixed blocks summed in order: the same result on any thread count.
+        use rayon::prelude::*;
+        let block_sums: Vec<f64> = data
+            .par_chunks(BLOCK_ROWS)
+            .map(|block| {
+                let mut terms = FrequencyTerms::new(r, alpha, a, b, block[0].0[0]);
+                let mut sum = 0.0;
+                for (row, w) in block {
+                    if row[0] != terms.x {
+                        terms = FrequencyTerms::new(r, alpha, a, b, row[0]);
+                    }
+                    sum += w * log_likelihood_given(&terms, r, alpha, a, b, row[0], row[1], row[2]);
+                }
+                sum
+            })
+            .collect();
+        let sum: f64 = block_sums.iter().sum();
         -sum / total
     };
     let mean_age = rows.chunks_exact(3).map(|r| r[2]).sum::<f64>() / total;
