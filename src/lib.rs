@@ -18,6 +18,7 @@ pub mod model_type;
 pub mod points;
 pub mod refresh;
 pub mod rfm;
+pub mod sample;
 pub mod sql_errors;
 
 extension_sql_file!("../sql/bootstrap.sql", name = "bootstrap", bootstrap);
