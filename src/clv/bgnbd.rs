@@ -99,37 +99,74 @@ impl BgNbd {
 }
 
 fn log_likelihood(r: f64, alpha: f64, a: f64, b: f64, x: f64, t_x: f64, age: f64) -> f64 {
-    log_likelihood_given(&FrequencyTerms::new(r, alpha, a, b, x), r, alpha, a, b, x, t_x, age)
-}
-
-/// The part of ln L that depends on the parameters and x only (the gamma
-/// and beta functions): computed once per distinct frequency, not per row.
-struct FrequencyTerms {
-    x: f64,
-    a1_plus_a2: f64,
-}
-
-impl FrequencyTerms {
-    fn new(r: f64, alpha: f64, a: f64, b: f64, x: f64) -> FrequencyTerms {
-        let a1 = ln_gamma(r + x) - ln_gamma(r) + r * alpha.ln();
-        let a2 = ln_beta(a, b + x) - ln_beta(a, b);
-        FrequencyTerms { x, a1_plus_a2: a1 + a2 }
-    }
-}
-
-#[allow(clippy::too_many_arguments)]
-fn log_likelihood_given(terms: &FrequencyTerms, r: f64, alpha: f64, a: f64, b: f64, x: f64, t_x: f64, age: f64) -> f64 {
     let a3 = -(r + x) * (alpha + age).ln();
     let a4 = if x > 0.0 {
         a.ln() - (b + x - 1.0).ln() - (r + x) * (alpha + t_x).ln()
     } else {
         f64::NEG_INFINITY
     };
-    terms.a1_plus_a2 + log_add_exp(a3, a4)
+    gamma_terms(r, alpha, a, b, x) + log_add_exp(a3, a4)
+}
+
+/// The part of ln L that depends on the parameters and x only (the gamma
+/// and beta functions): the same for every customer with that frequency.
+fn gamma_terms(r: f64, alpha: f64, a: f64, b: f64, x: f64) -> f64 {
+    ln_gamma(r + x) - ln_gamma(r) + r * alpha.ln() + ln_beta(a, b + x) - ln_beta(a, b)
 }
 
 /// Rows per parallel block of the likelihood sum.
 const BLOCK_ROWS: usize = 16_384;
+
+/// The weighted rows, with t_x and T replaced by indexes into one sorted
+/// list of their distinct values. Real summaries have few of those (days
+/// within a few years), so ln(α + value) is computed once per value and
+/// evaluation instead of twice per row, and ln a − ln(b + x − 1) once per
+/// frequency: a row then costs one exp and one log.
+struct Prepared {
+    values: Vec<f64>,
+    /// (x, index of t_x, index of T, weight), sorted by x.
+    rows: Vec<(f64, u32, u32, f64)>,
+}
+
+impl Prepared {
+    fn new(weighted: &[([f64; 3], f64)]) -> Prepared {
+        let mut values: Vec<f64> = weighted.iter().flat_map(|(r, _)| [r[1], r[2]]).collect();
+        values.sort_by(f64::total_cmp);
+        values.dedup();
+        let index = |v: f64| values.binary_search_by(|p| p.total_cmp(&v)).expect("every value is listed") as u32;
+        let rows = weighted.iter().map(|(r, w)| (r[0], index(r[1]), index(r[2]), *w)).collect();
+        Prepared { values, rows }
+    }
+
+    /// Σ weight · ln L over the rows; the same sum whatever the thread count
+    /// (fixed blocks, added in order).
+    fn log_likelihood(&self, r: f64, alpha: f64, a: f64, b: f64) -> f64 {
+        use rayon::prelude::*;
+        let ln_alpha_plus: Vec<f64> = self.values.iter().map(|v| (alpha + v).ln()).collect();
+        let gamma_terms_of = |x: f64| gamma_terms(r, alpha, a, b, x);
+        let block_sums: Vec<f64> = self
+            .rows
+            .par_chunks(BLOCK_ROWS)
+            .map(|block| {
+                let mut x = f64::NAN;
+                let (mut gamma_terms, mut dropout_term) = (0.0, 0.0);
+                let mut sum = 0.0;
+                for &(row_x, tx, age, w) in block {
+                    if row_x != x {
+                        x = row_x;
+                        gamma_terms = gamma_terms_of(x);
+                        dropout_term = if x > 0.0 { a.ln() - (b + x - 1.0).ln() } else { f64::NEG_INFINITY };
+                    }
+                    let a3 = -(r + x) * ln_alpha_plus[age as usize];
+                    let a4 = dropout_term - (r + x) * ln_alpha_plus[tx as usize];
+                    sum += w * (gamma_terms + log_add_exp(a3, a4));
+                }
+                sum
+            })
+            .collect();
+        block_sums.iter().sum()
+    }
+}
 
 /// Maximum-likelihood fit on flat rows (x, t_x, T, x, t_x, T, ...), over
 /// the logs of the parameters (so they stay positive), by Nelder–Mead from
@@ -142,30 +179,9 @@ pub fn fit(rows: &[f64], check: &mut dyn FnMut()) -> Result<BgNbd, String> {
             "BG/NBD needs at least 2 customers and at least one with a repeat purchase (got {customers} customers, {repeat} with repeat purchases)"
         ));
     }
-    let data = weighted(rows);
+    let data = Prepared::new(&weighted(rows));
     let total = customers as f64;
-    let negative_mean_ll = |p: &[f64]| {
-        let (r, alpha, a, b) = (p[0].exp(), p[1].exp(), p[2].exp(), p[3].exp());
-        // Rows are sorted by frequency: the gamma terms change only with it.
-        // Fixed blocks summed in order: the same result on any thread count.
-        use rayon::prelude::*;
-        let block_sums: Vec<f64> = data
-            .par_chunks(BLOCK_ROWS)
-            .map(|block| {
-                let mut terms = FrequencyTerms::new(r, alpha, a, b, block[0].0[0]);
-                let mut sum = 0.0;
-                for (row, w) in block {
-                    if row[0] != terms.x {
-                        terms = FrequencyTerms::new(r, alpha, a, b, row[0]);
-                    }
-                    sum += w * log_likelihood_given(&terms, r, alpha, a, b, row[0], row[1], row[2]);
-                }
-                sum
-            })
-            .collect();
-        let sum: f64 = block_sums.iter().sum();
-        -sum / total
-    };
+    let negative_mean_ll = |p: &[f64]| -data.log_likelihood(p[0].exp(), p[1].exp(), p[2].exp(), p[3].exp()) / total;
     let mean_age = rows.chunks_exact(3).map(|r| r[2]).sum::<f64>() / total;
     let start = [0.0, mean_age.max(1e-6).ln(), 0.0, 0.0];
     let best = nelder_mead(&boxed(&negative_mean_ll, &start), &start, 20_000, check);
@@ -242,7 +258,7 @@ pub(crate) mod tests {
         assert!(near.is_finite() && far.is_finite() && 0.0 < near && near < far, "{near} {far}");
         // Both series agree where both are usable.
         let moderate = BgNbd { a: 40.0, b: 160.0, ..m.clone() };
-        let (x, t_x, age, t) = (3.0, 20.0, 30.0, 13.0);
+        let (x, age, t) = (3.0, 30.0, 13.0);
         let z = t / (moderate.alpha + age + t);
         let c = moderate.a + moderate.b + x - 1.0;
         let direct = (1.0 - z).powf(moderate.r + x) * hyp2f1(moderate.r + x, moderate.b + x, c, z);
