@@ -47,6 +47,44 @@ impl GammaGamma {
     }
 }
 
+/// Rows sorted by frequency with ln m precomputed: per evaluation the
+/// gamma functions are computed once per distinct frequency and a row costs
+/// one log (of x·m + v).
+struct Prepared {
+    /// (x, m, ln m), sorted by x.
+    rows: Vec<(f64, f64, f64)>,
+}
+
+impl Prepared {
+    fn new(flat: &[f64]) -> Prepared {
+        let mut rows: Vec<(f64, f64, f64)> = flat.chunks_exact(2).map(|r| (r[0], r[1], r[1].ln())).collect();
+        rows.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)));
+        Prepared { rows }
+    }
+
+    /// Σ ln L, in fixed blocks added in order (the same on any thread count).
+    fn log_likelihood(&self, p: f64, q: f64, v: f64) -> f64 {
+        use rayon::prelude::*;
+        let block_sums: Vec<f64> = self
+            .rows
+            .par_chunks(16_384)
+            .map(|block| {
+                let (mut x, mut per_x) = (f64::NAN, 0.0);
+                let mut sum = 0.0;
+                for &(row_x, m, ln_m) in block {
+                    if row_x != x {
+                        x = row_x;
+                        per_x = ln_gamma(p * x + q) - ln_gamma(p * x) - ln_gamma(q) + q * v.ln() + p * x * x.ln();
+                    }
+                    sum += per_x + (p * x - 1.0) * ln_m - (p * x + q) * (x * m + v).ln();
+                }
+                sum
+            })
+            .collect();
+        block_sums.iter().sum()
+    }
+}
+
 /// Maximum-likelihood fit on flat rows (x, m, x, m, ...), over the logs of
 /// p, q, v, by Nelder–Mead from p = q = 1 and v = the mean of m.
 pub fn fit(rows: &[f64], check: &mut dyn FnMut()) -> Result<GammaGamma, String> {
@@ -55,10 +93,8 @@ pub fn fit(rows: &[f64], check: &mut dyn FnMut()) -> Result<GammaGamma, String> 
         return Err(format!("Gamma-Gamma needs at least 2 repeat customers (got {customers})"));
     }
     let total = customers as f64;
-    let negative_mean_ll = |s: &[f64]| {
-        let (p, q, v) = (s[0].exp(), s[1].exp(), s[2].exp());
-        -rows.chunks_exact(2).map(|r| log_likelihood(p, q, v, r[0], r[1])).sum::<f64>() / total
-    };
+    let data = Prepared::new(rows);
+    let negative_mean_ll = |s: &[f64]| -data.log_likelihood(s[0].exp(), s[1].exp(), s[2].exp()) / total;
     let mean_m = rows.chunks_exact(2).map(|r| r[1]).sum::<f64>() / total;
     let start = [0.0, 0.0, mean_m.ln()];
     let best = nelder_mead(&boxed(&negative_mean_ll, &start), &start, 20_000, check);

@@ -40,7 +40,8 @@ WHERE p.pronamespace = 'c360'::regnamespace
         'bgnbd_fit_transition', 'gamma_gamma_fit_transition', 'btyd_rows_combine', 'btyd_rows_serialize',
         'btyd_rows_deserialize', 'bgnbd_fit_final', 'gamma_gamma_fit_final', 'bgnbd_p_alive',
         'bgnbd_expected_purchases', 'gamma_gamma_expected_value', 'clv',
-        'bgnbd_model_in', 'bgnbd_model_out', 'gamma_gamma_model_in', 'gamma_gamma_model_out'));
+        'bgnbd_model_in', 'bgnbd_model_out', 'gamma_gamma_model_in', 'gamma_gamma_model_out',
+        '_sample_customers', '_sample_products', '_sample_orders', '_sample_order_items', '_sample_payments'));
 
 -- Every table, view, column and function carries a COMMENT, which is what
 -- \d+ and \df+ show a DBA.
