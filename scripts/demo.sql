@@ -10,14 +10,14 @@ CREATE EXTENSION c360;
 \set QUIET off
 
 \echo
-\echo '== 1. sample data: c360.generate_sample(customers => ' :customers ', seed => ' :seed ')'
+\echo '== 1. sample data: c360.generate_sample(customers => ':customers', seed => ':seed')'
 SELECT table_name, rows, ms FROM c360.generate_sample(:customers, :seed);
 
 \echo '== 2. refresh: c360.refresh_c360()'
 SELECT step, rows, ms FROM c360.refresh_c360();
 
 \echo '== 3. KPI summary (c360.kpi_summary)'
-SELECT total_revenue, orders, customers, aov, repeat_rate, returns, first_order_date, last_order_date, as_of
+SELECT total_revenue, orders, customers, aov, repeat_rate, return_orders, first_order_date, last_order_date, as_of
 FROM c360.kpi_summary;
 
 \echo '== 4. monthly revenue, last 6 months (c360.kpi_monthly)'
