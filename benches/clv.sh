@@ -14,8 +14,7 @@ set -euo pipefail
 n="${1:-1000000}"; runs="${2:-3}"
 source "$(dirname "$0")/common.sh"
 python="$(c360_python)"
-db=c360_bench_clv
-PGOPTIONS="-c client_min_messages=warning" c360_psql -d postgres -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
+fresh_db c360_bench_clv
 log "generating $n customer summaries"
 c360_psql -d "$db" -qtA -v ON_ERROR_STOP=1 >/dev/null <<SQL
 SET client_min_messages = warning;
@@ -57,5 +56,5 @@ echo "lifetimes parameters r alpha a b p q v: $lparams"
 echo "c360 fit:   ms $(stats "${cf[*]}"); peak RSS kB $(stats "${cfm[*]}")"
 echo "c360 score: ms $(stats "${cs[*]}"); peak RSS kB $(stats "${csm[*]}")"
 echo "lifetimes fit: ms $(stats "${lf[*]}"); score: ms $(stats "${ls[*]}"); peak RSS kB $(stats "${lm[*]}")"
-PGOPTIONS="-c client_min_messages=warning" c360_psql -d postgres -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)"
+drop_db
 rm -f "$dir/clv_summary.csv"

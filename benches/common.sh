@@ -31,3 +31,10 @@ SQL
 
 # stats "v1 v2 ...": median, min and max.
 stats() { printf '%s\n' $1 | sort -n | awk '{a[NR]=$1} END {printf "median %s (min %s, max %s)", a[int((NR+1)/2)], a[1], a[NR]}'; }
+
+# fresh_db NAME: (re)create the benchmark database NAME and make it $db.
+fresh_db() {
+  db="$1"
+  PGOPTIONS="-c client_min_messages=warning" c360_psql -d postgres -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
+}
+drop_db() { PGOPTIONS="-c client_min_messages=warning" c360_psql -d postgres -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)"; }

@@ -11,7 +11,7 @@ online_retail_copy
 ms() { printf "%s\n" "$1" | c360_psql -d c360_bench -qtA | tail -1; }
 declare -a imp ing cpy
 for i in $(seq "$runs"); do
-  PGOPTIONS="-c client_min_messages=warning" c360_psql -d postgres -qc "DROP DATABASE IF EXISTS c360_bench WITH (FORCE)" -c "CREATE DATABASE c360_bench"
+  fresh_db c360_bench
   c360_psql -d c360_bench -qc "CREATE EXTENSION c360" -c "CREATE TABLE public.plain_copy (invoiceno text, stockcode text, description text, quantity text, invoicedate text, unitprice text, customerid text, country text)"
   t=$(ms "SELECT extract(epoch FROM clock_timestamp()) * 1000 AS t0 \\gset
           COPY public.plain_copy FROM '$dir/online_retail.csv' CSV HEADER;
@@ -29,4 +29,4 @@ for i in $(seq "$runs"); do
 done
 median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 echo "median of $runs: plain COPY $(median "${cpy[@]}") ms, import_csv $(median "${imp[@]}") ms, ingest $(median "${ing[@]}") ms"
-PGOPTIONS="-c client_min_messages=warning" c360_psql -d postgres -qc "DROP DATABASE IF EXISTS c360_bench WITH (FORCE)"
+drop_db

@@ -12,8 +12,7 @@ set -euo pipefail
 n="${1:-1000000}"; runs="${2:-3}"
 source "$(dirname "$0")/common.sh"
 python="$(c360_python)"
-db=c360_bench_kmeans
-PGOPTIONS="-c client_min_messages=warning" c360_psql -d postgres -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
+fresh_db c360_bench_kmeans
 log "generating $n feature rows"
 c360_psql -d "$db" -qtA -v ON_ERROR_STOP=1 >/dev/null <<SQL
 SET client_min_messages = warning;
@@ -38,5 +37,5 @@ c_inertia="$(c360_psql -d "$db" -qtA -c "SELECT (c360.kmeans_fit(x, 4)::text::js
 echo "inertia: c360 $c_inertia, scikit-learn $sk_inertia"
 echo "c360 kmeans_fit: ms $(stats "${c_t[*]}"); peak RSS kB $(stats "${c_m[*]}")"
 echo "scikit-learn:    ms $(stats "${s_t[*]}"); peak RSS kB $(stats "${s_m[*]}")"
-PGOPTIONS="-c client_min_messages=warning" c360_psql -d postgres -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)"
+drop_db
 rm -f "$dir/kmeans_points.csv"

@@ -16,8 +16,7 @@ set -euo pipefail
 scale="${1:-10}"; runs="${2:-5}"
 source "$(dirname "$0")/common.sh"
 online_retail_copy
-db=c360_bench_rfm
-PGOPTIONS="-c client_min_messages=warning" c360_psql -d postgres -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
+fresh_db c360_bench_rfm
 log "loading ${scale}x Online Retail"
 c360_psql -d "$db" -qtA -v ON_ERROR_STOP=1 >/dev/null <<SQL
 SET client_min_messages = warning;

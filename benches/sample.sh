@@ -6,11 +6,10 @@
 set -euo pipefail
 sizes=("${@:-100000 1000000}"); [ $# -gt 0 ] || sizes=(100000 1000000)
 source "$(dirname "$0")/common.sh"
-db=c360_bench_sample
 for n in "${sizes[@]}"; do
-  PGOPTIONS="-c client_min_messages=warning" c360_psql -d postgres -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
+  fresh_db c360_bench_sample
   c360_psql -d "$db" -qc "CREATE EXTENSION c360"
   read -r t m < <(measure "CREATE TABLE public.timings AS SELECT * FROM c360.generate_sample($n, 42);")
   echo "customers $n: total $t ms, peak RSS $m kB; $(c360_psql -d "$db" -qtA -c "SELECT string_agg(format('%s %s rows %s ms', table_name, rows, ms), ', ') FROM public.timings")"
 done
-PGOPTIONS="-c client_min_messages=warning" c360_psql -d postgres -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)"
+drop_db
