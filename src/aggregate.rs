@@ -34,3 +34,47 @@ pub unsafe fn state_mut<T>(state: &mut Internal) -> Option<&mut T> {
     // SAFETY: guaranteed by the caller.
     unsafe { state.get_mut::<T>() }
 }
+
+/// A state that parallel workers hand to the leader as bytes and that
+/// merges with another partial state: what an aggregate needs to be
+/// declared with COMBINEFUNC, SERIALFUNC and DESERIALFUNC.
+pub trait PartialState: Clone + Sized {
+    fn merge_state(&mut self, other: Self) -> Result<(), String>;
+    fn to_bytes(&self) -> Vec<u8>;
+    fn from_bytes(bytes: &[u8]) -> Result<Self, String>;
+}
+
+/// COMBINEFUNC body: merges `other` into `state`, never changing `other`.
+/// `on_error` must raise the aggregate's own error for states that cannot merge.
+pub fn combine<T: PartialState>(
+    mut state: Internal,
+    mut other: Internal,
+    fcinfo: pg_sys::FunctionCallInfo,
+    aggregate: &str,
+    on_error: &dyn Fn(String),
+) -> Internal {
+    // SAFETY (both): the caller's aggregate only ever makes states of type T.
+    let Some(other) = (unsafe { state_mut::<T>(&mut other) }).cloned() else { return state };
+    let Some(mine) = (unsafe { state_mut::<T>(&mut state) }) else {
+        return new_state(fcinfo, "combine", aggregate, other);
+    };
+    if let Err(e) = mine.merge_state(other) {
+        on_error(e);
+        unreachable!("on_error raises an ERROR");
+    }
+    state
+}
+
+/// SERIALFUNC body.
+pub fn serialize<T: PartialState>(state: &mut Internal) -> Vec<u8> {
+    // SAFETY: the caller's aggregate only ever makes states of type T.
+    unsafe { state_mut::<T>(state) }.map(|s| s.to_bytes()).unwrap_or_default()
+}
+
+/// DESERIALFUNC body.
+pub fn deserialize<T: PartialState>(bytes: &[u8], fcinfo: pg_sys::FunctionCallInfo, aggregate: &str) -> Internal {
+    match T::from_bytes(bytes) {
+        Ok(value) => new_state(fcinfo, "deserialize", aggregate, value),
+        Err(e) => raise(PgSqlErrorCode::ERRCODE_DATA_CORRUPTED, format!("{aggregate}: {e}"), "", None),
+    }
+}

@@ -235,33 +235,37 @@ fn kmeans_select_k_transition_options(
     add_row(state, features, options, Some(range), fcinfo)
 }
 
+impl aggregate::PartialState for FitState {
+    fn merge_state(&mut self, other: FitState) -> Result<(), String> {
+        if let Some(options) = other.options {
+            self.set_parameters(options, other.k_range);
+        }
+        self.points.merge(other.points)
+    }
+    fn to_bytes(&self) -> Vec<u8> {
+        self.serialize()
+    }
+    fn from_bytes(bytes: &[u8]) -> Result<FitState, String> {
+        FitState::deserialize(bytes)
+    }
+}
+
 /// Combines two partial states (parallel workers); never changes `other`.
 #[pg_extern(immutable, parallel_safe)]
-fn kmeans_combine(mut state: Internal, mut other: Internal, fcinfo: pg_sys::FunctionCallInfo) -> Internal {
-    let Some(other) = state_mut(&mut other).cloned() else { return state };
-    let Some(fit) = state_mut(&mut state) else {
-        return aggregate::new_state(fcinfo, "kmeans_combine", AGGREGATE, other);
-    };
-    if let Some(options) = other.options {
-        fit.set_parameters(options, other.k_range);
-    }
-    if let Err(e) = fit.points.merge(other.points) {
+fn kmeans_combine(state: Internal, other: Internal, fcinfo: pg_sys::FunctionCallInfo) -> Internal {
+    aggregate::combine::<FitState>(state, other, fcinfo, AGGREGATE, &|e| {
         invalid(format!("k-means: {e}"), "Every row needs the same number of finite features.")
-    }
-    state
+    })
 }
 
 #[pg_extern(immutable, parallel_safe, strict)]
 fn kmeans_serialize(mut state: Internal) -> Vec<u8> {
-    state_mut(&mut state).map(|s| s.serialize()).unwrap_or_default()
+    aggregate::serialize::<FitState>(&mut state)
 }
 
 #[pg_extern(immutable, parallel_safe, strict)]
 fn kmeans_deserialize(bytes: &[u8], _unused: Internal, fcinfo: pg_sys::FunctionCallInfo) -> Internal {
-    match FitState::deserialize(bytes) {
-        Ok(fit) => aggregate::new_state(fcinfo, "kmeans_deserialize", AGGREGATE, fit),
-        Err(e) => raise(PgSqlErrorCode::ERRCODE_DATA_CORRUPTED, e, "", None),
-    }
+    aggregate::deserialize::<FitState>(bytes, fcinfo, AGGREGATE)
 }
 
 fn check_for_interrupts() {

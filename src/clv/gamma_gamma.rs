@@ -26,11 +26,6 @@ pub fn check_row(x: f64, m: f64) -> Result<(), String> {
     Ok(())
 }
 
-fn log_likelihood(p: f64, q: f64, v: f64, x: f64, m: f64) -> f64 {
-    ln_gamma(p * x + q) - ln_gamma(p * x) - ln_gamma(q) + q * v.ln() + (p * x - 1.0) * m.ln() + p * x * x.ln()
-        - (p * x + q) * (x * m + v).ln()
-}
-
 impl GammaGamma {
     /// E[average order value | x, m]; for x = 0 the population mean p·v / (q − 1).
     pub fn expected_value(&self, x: f64, m: f64) -> f64 {
@@ -119,6 +114,13 @@ pub fn fit(rows: &[f64], check: &mut dyn FnMut()) -> Result<GammaGamma, String> 
 mod tests {
     use super::*;
 
+    /// ln L of one customer, term by term as in the paper: the reference
+    /// the fit's per-frequency evaluation is checked against.
+    fn log_likelihood(p: f64, q: f64, v: f64, x: f64, m: f64) -> f64 {
+        ln_gamma(p * x + q) - ln_gamma(p * x) - ln_gamma(q) + q * v.ln() + (p * x - 1.0) * m.ln() + p * x * x.ln()
+            - (p * x + q) * (x * m + v).ln()
+    }
+
     #[test]
     fn expected_value_shrinks_towards_the_population_mean() {
         let m = GammaGamma { p: 6.25, q: 3.74, v: 15.44, log_likelihood: 0.0, customers: 0, converged: true, iterations: 0 };
@@ -147,6 +149,7 @@ mod tests {
         let ll = |p: f64, q: f64, v: f64| rows.chunks(2).map(|r| log_likelihood(p, q, v, r[0], r[1])).sum::<f64>();
         assert!(ll(fitted.p, fitted.q, fitted.v) >= ll(6.25, 3.74, 15.44));
         assert!(ll(fitted.p, fitted.q, fitted.v) >= ll(fitted.p * 1.01, fitted.q, fitted.v));
+        assert!((ll(fitted.p, fitted.q, fitted.v) - fitted.log_likelihood).abs() < 1e-8 * fitted.log_likelihood.abs());
         assert!(fit(&[1.0, 5.0], &mut || {}).unwrap_err().contains("at least 2"));
         // Spend unrelated to anything: the fit shrinks every customer to the
         // population mean (q, v large, v / q finite) and stays finite.

@@ -108,30 +108,32 @@ fn gamma_gamma_fit_transition(
     add_row(state, &[x, m], fcinfo)
 }
 
+impl aggregate::PartialState for Points {
+    fn merge_state(&mut self, other: Points) -> Result<(), String> {
+        self.merge(other)
+    }
+    fn to_bytes(&self) -> Vec<u8> {
+        self.serialize()
+    }
+    fn from_bytes(bytes: &[u8]) -> Result<Points, String> {
+        Points::deserialize(bytes)
+    }
+}
+
 /// Combines two partial states (parallel workers); never changes `other`.
 #[pg_extern(immutable, parallel_safe)]
-fn btyd_rows_combine(mut state: Internal, mut other: Internal, fcinfo: pg_sys::FunctionCallInfo) -> Internal {
-    let Some(other) = rows_mut(&mut other).cloned() else { return state };
-    let Some(rows) = rows_mut(&mut state) else {
-        return aggregate::new_state(fcinfo, "btyd_rows_combine", AGGREGATE, other);
-    };
-    if let Err(e) = rows.merge(other) {
-        invalid(format!("BTYD fit: {e}"), BTYD_HINT)
-    }
-    state
+fn btyd_rows_combine(state: Internal, other: Internal, fcinfo: pg_sys::FunctionCallInfo) -> Internal {
+    aggregate::combine::<Points>(state, other, fcinfo, AGGREGATE, &|e| invalid(format!("BTYD fit: {e}"), BTYD_HINT))
 }
 
 #[pg_extern(immutable, parallel_safe, strict)]
 fn btyd_rows_serialize(mut state: Internal) -> Vec<u8> {
-    rows_mut(&mut state).map(|s| s.serialize()).unwrap_or_default()
+    aggregate::serialize::<Points>(&mut state)
 }
 
 #[pg_extern(immutable, parallel_safe, strict)]
 fn btyd_rows_deserialize(bytes: &[u8], _unused: Internal, fcinfo: pg_sys::FunctionCallInfo) -> Internal {
-    match Points::deserialize(bytes) {
-        Ok(rows) => aggregate::new_state(fcinfo, "btyd_rows_deserialize", AGGREGATE, rows),
-        Err(e) => raise(PgSqlErrorCode::ERRCODE_DATA_CORRUPTED, e, "", None),
-    }
+    aggregate::deserialize::<Points>(bytes, fcinfo, AGGREGATE)
 }
 
 fn check_for_interrupts() {

@@ -35,8 +35,10 @@ fn invalid(message: String, hint: &str) -> ! {
     raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, message, "", Some(hint))
 }
 
+const AGGREGATE: &str = "c360.rfm_breaks";
+
 fn new_state(fcinfo: pg_sys::FunctionCallInfo, caller: &str, sample: Sample) -> Internal {
-    aggregate::new_state(fcinfo, caller, "c360.rfm_breaks", sample)
+    aggregate::new_state(fcinfo, caller, AGGREGATE, sample)
 }
 
 fn sample_mut(state: &mut Internal) -> Option<&mut Sample> {
@@ -78,30 +80,34 @@ fn rfm_breaks_transition_bins(
     add_value(state, value, Some(bins), fcinfo)
 }
 
+impl aggregate::PartialState for Sample {
+    fn merge_state(&mut self, other: Sample) -> Result<(), String> {
+        self.merge(other).map_err(|e| e.to_string())
+    }
+    fn to_bytes(&self) -> Vec<u8> {
+        self.serialize()
+    }
+    fn from_bytes(bytes: &[u8]) -> Result<Sample, String> {
+        Sample::deserialize(bytes).map_err(|e| e.to_string())
+    }
+}
+
 /// Combines two partial states (parallel workers); never changes `other`.
 #[pg_extern(immutable, parallel_safe)]
-fn rfm_breaks_combine(mut state: Internal, mut other: Internal, fcinfo: pg_sys::FunctionCallInfo) -> Internal {
-    let Some(other) = sample_mut(&mut other).map(|s| s.clone()) else { return state };
-    if sample_mut(&mut state).is_none() {
-        return new_state(fcinfo, "rfm_breaks_combine", other);
-    }
-    if let Err(e) = sample_mut(&mut state).expect("checked above").merge(other) {
+fn rfm_breaks_combine(state: Internal, other: Internal, fcinfo: pg_sys::FunctionCallInfo) -> Internal {
+    aggregate::combine::<Sample>(state, other, fcinfo, AGGREGATE, &|e| {
         invalid(format!("rfm_breaks: {e}"), "Pass the same number of bins for every row.")
-    }
-    state
+    })
 }
 
 #[pg_extern(immutable, parallel_safe, strict)]
 fn rfm_breaks_serialize(mut state: Internal) -> Vec<u8> {
-    sample_mut(&mut state).map(|s| s.serialize()).unwrap_or_default()
+    aggregate::serialize::<Sample>(&mut state)
 }
 
 #[pg_extern(immutable, parallel_safe, strict)]
 fn rfm_breaks_deserialize(bytes: &[u8], _unused: Internal, fcinfo: pg_sys::FunctionCallInfo) -> Internal {
-    match Sample::deserialize(bytes) {
-        Ok(sample) => new_state(fcinfo, "rfm_breaks_deserialize", sample),
-        Err(e) => raise(PgSqlErrorCode::ERRCODE_DATA_CORRUPTED, e.to_string(), "", None),
-    }
+    aggregate::deserialize::<Sample>(bytes, fcinfo, AGGREGATE)
 }
 
 /// The n−1 cut points; NULL when the group had no non-NULL value.
