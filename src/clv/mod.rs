@@ -144,7 +144,7 @@ fn check_for_interrupts() {
 #[pg_extern(immutable, parallel_safe)]
 fn bgnbd_fit_final(mut state: Internal) -> Option<bgnbd_model> {
     let rows = rows_mut(&mut state)?;
-    match bgnbd::fit(&rows.sorted().data, &mut check_for_interrupts) {
+    match bgnbd::fit(&rows.data, &mut check_for_interrupts) {
         Ok(model) => Some(bgnbd_model(model)),
         Err(e) => invalid(format!("bgnbd_fit: {e}"), BTYD_HINT),
     }
@@ -154,7 +154,7 @@ fn bgnbd_fit_final(mut state: Internal) -> Option<bgnbd_model> {
 #[pg_extern(immutable, parallel_safe)]
 fn gamma_gamma_fit_final(mut state: Internal) -> Option<gamma_gamma_model> {
     let rows = rows_mut(&mut state)?;
-    match gamma_gamma::fit(&rows.sorted().data, &mut check_for_interrupts) {
+    match gamma_gamma::fit(&rows.data, &mut check_for_interrupts) {
         Ok(model) => Some(gamma_gamma_model(model)),
         Err(e) => invalid(format!("gamma_gamma_fit: {e}"), "Fit on repeat customers with positive, varying spend."),
     }
