@@ -79,30 +79,6 @@ impl FitState {
             Some(_) => {}
         }
     }
-
-    fn serialize(&self) -> Vec<u8> {
-        let parameters = self.options.clone().map(|options| Parameters { options, k_range: self.k_range });
-        let head = serde_json::to_vec(&parameters).expect("parameters serialize");
-        let mut out = (head.len() as u32).to_le_bytes().to_vec();
-        out.extend(head);
-        out.extend(self.points.serialize());
-        out
-    }
-
-    fn deserialize(bytes: &[u8]) -> Result<FitState, String> {
-        let corrupt = || "corrupt k-means state".to_string();
-        let (len, rest) = bytes.split_first_chunk::<4>().ok_or_else(corrupt)?;
-        let len = u32::from_le_bytes(*len) as usize;
-        if rest.len() < len {
-            return Err(corrupt());
-        }
-        let parameters: Option<Parameters> = serde_json::from_slice(&rest[..len]).map_err(|_| corrupt())?;
-        Ok(FitState {
-            points: Points::deserialize(&rest[len..])?,
-            k_range: parameters.as_ref().and_then(|p| p.k_range),
-            options: parameters.map(|p| p.options),
-        })
-    }
 }
 
 const AGGREGATE: &str = "c360.kmeans_fit or c360.kmeans_select_k";
@@ -243,10 +219,27 @@ impl aggregate::PartialState for FitState {
         self.points.merge(other.points)
     }
     fn to_bytes(&self) -> Vec<u8> {
-        self.serialize()
+        let parameters = self.options.clone().map(|options| Parameters { options, k_range: self.k_range });
+        let head = serde_json::to_vec(&parameters).expect("parameters serialize");
+        let mut out = (head.len() as u32).to_le_bytes().to_vec();
+        out.extend(head);
+        out.extend(self.points.serialize());
+        out
     }
+
     fn from_bytes(bytes: &[u8]) -> Result<FitState, String> {
-        FitState::deserialize(bytes)
+        let corrupt = || "corrupt k-means state".to_string();
+        let (len, rest) = bytes.split_first_chunk::<4>().ok_or_else(corrupt)?;
+        let len = u32::from_le_bytes(*len) as usize;
+        if rest.len() < len {
+            return Err(corrupt());
+        }
+        let parameters: Option<Parameters> = serde_json::from_slice(&rest[..len]).map_err(|_| corrupt())?;
+        Ok(FitState {
+            points: Points::deserialize(&rest[len..])?,
+            k_range: parameters.as_ref().and_then(|p| p.k_range),
+            options: parameters.map(|p| p.options),
+        })
     }
 }
 
