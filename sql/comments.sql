@@ -3,9 +3,11 @@
 COMMENT ON FUNCTION c360.import_csv(text, text, boolean, text, text, text) IS
   'reads a CSV file on the database server into c360.stage_<source> (one load); malformed lines go to c360.rejects; needs pg_read_server_files; follow with c360.ingest()';
 COMMENT ON FUNCTION c360.check_value(text, text, text, boolean) IS
-  'NULL when a staged text value is acceptable as kind text/integer/decimal/timestamp/date, else {reason, message}';
+  'NULL when a staged text value is acceptable as kind text/key/integer/decimal/money/timestamp/date, else {reason, message}';
 COMMENT ON FUNCTION c360.online_retail_line_problem(text, text, text, text, text, text) IS
   'NULL for an Online Retail sale or return line (SPEC §3), else {reason, message}';
+COMMENT ON FUNCTION c360.order_line_problem(text, text) IS
+  'NULL when an order_items quantity and unit_price are acceptable (quantity > 0, price >= 0, amount < 10^12), else {reason, message}';
 COMMENT ON FUNCTION c360.normalize_customer_id(text) IS 'Online Retail CustomerID as stored: 17850.0 -> 17850';
 COMMENT ON FUNCTION c360.version() IS 'version of the installed c360 library';
 COMMENT ON FUNCTION c360._ingest_online_retail(bigint) IS 'internal: promotes one staged Online Retail load (called by c360.ingest)';

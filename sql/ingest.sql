@@ -225,7 +225,7 @@ DECLARE changed bigint;
 BEGIN
   CREATE TEMP TABLE c360_checked ON COMMIT DROP AS
   SELECT s.line_no,
-         coalesce(c360.check_value('customer_id', s.customer_id, 'text', true),
+         coalesce(c360.check_value('customer_id', s.customer_id, 'key', true),
                   c360.check_value('created_at', s.created_at, 'timestamp', false)) AS problem,
          s.customer_id, s.created_at, s.city, s.state, s.country
   FROM c360.stage_customers s WHERE s.load_id = p_load;
@@ -255,7 +255,7 @@ DECLARE changed bigint;
 BEGIN
   CREATE TEMP TABLE c360_checked ON COMMIT DROP AS
   SELECT s.line_no,
-         c360.check_value('product_id', s.product_id, 'text', true) AS problem,
+         c360.check_value('product_id', s.product_id, 'key', true) AS problem,
          s.product_id, s.category, s.brand
   FROM c360.stage_products s WHERE s.load_id = p_load;
   PERFORM c360._reject_repeated_keys('product_id', 'product_id');
@@ -279,9 +279,9 @@ DECLARE changed bigint;
 BEGIN
   CREATE TEMP TABLE c360_checked ON COMMIT DROP AS
   SELECT s.line_no,
-         coalesce(c360.check_value('order_id', s.order_id, 'text', true),
-                  c360.check_value('customer_id', s.customer_id, 'text', true),
-                  c360.check_value('order_status', s.order_status, 'text', true),
+         coalesce(c360.check_value('order_id', s.order_id, 'key', true),
+                  c360.check_value('customer_id', s.customer_id, 'key', true),
+                  c360.check_value('order_status', s.order_status, 'key', true),
                   c360.check_value('order_date', s.order_date, 'date', false),
                   c360.check_value('order_timestamp', s.order_timestamp, 'timestamp', false),
                   CASE WHEN nullif(btrim(s.order_date), '') IS NULL AND nullif(btrim(s.order_timestamp), '') IS NULL
@@ -324,18 +324,12 @@ DECLARE changed bigint;
 BEGIN
   CREATE TEMP TABLE c360_checked ON COMMIT DROP AS
   SELECT s.line_no,
-         coalesce(c360.check_value('order_item_id', s.order_item_id, 'text', true),
-                  c360.check_value('order_id', s.order_id, 'text', true),
-                  c360.check_value('product_id', s.product_id, 'text', true),
-                  c360.check_value('quantity', s.quantity, 'integer', true),
-                  c360.check_value('unit_price', s.unit_price, 'decimal', true)) AS problem,
+         coalesce(c360.check_value('order_item_id', s.order_item_id, 'key', true),
+                  c360.check_value('order_id', s.order_id, 'key', true),
+                  c360.check_value('product_id', s.product_id, 'key', true),
+                  c360.order_line_problem(s.quantity, s.unit_price)) AS problem,
          s.order_item_id, s.order_id, s.product_id, s.quantity, s.unit_price
   FROM c360.stage_order_items s WHERE s.load_id = p_load;
-  UPDATE pg_temp.c360_checked
-  SET problem = CASE WHEN btrim(quantity)::integer <= 0
-                     THEN ARRAY['non_positive_quantity', format('quantity %s is not positive', quote_literal(quantity))]
-                     ELSE ARRAY['negative_price', format('unit_price %s is negative', quote_literal(unit_price))] END
-  WHERE problem IS NULL AND (btrim(quantity)::integer <= 0 OR btrim(unit_price)::numeric < 0);
   PERFORM c360._reject_repeated_keys('order_item_id', 'order_item_id');
   PERFORM c360._reject_unknown_refs('order_id', 'orders', 'order_id', 'unknown_order');
   PERFORM c360._reject_unknown_refs('product_id', 'products', 'product_id', 'unknown_product');
@@ -363,9 +357,9 @@ DECLARE changed bigint;
 BEGIN
   CREATE TEMP TABLE c360_checked ON COMMIT DROP AS
   SELECT s.line_no,
-         coalesce(c360.check_value('payment_id', s.payment_id, 'text', true),
-                  c360.check_value('order_id', s.order_id, 'text', true),
-                  c360.check_value('payment_amount', s.payment_amount, 'decimal', true),
+         coalesce(c360.check_value('payment_id', s.payment_id, 'key', true),
+                  c360.check_value('order_id', s.order_id, 'key', true),
+                  c360.check_value('payment_amount', s.payment_amount, 'money', true),
                   c360.check_value('payment_date', s.payment_date, 'date', false)) AS problem,
          s.payment_id, s.order_id, s.payment_type, s.payment_amount, s.payment_date
   FROM c360.stage_payments s WHERE s.load_id = p_load;

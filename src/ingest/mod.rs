@@ -23,7 +23,7 @@ extension_sql_file!("../../sql/tables.sql", name = "tables", requires = ["bootst
 extension_sql_file!(
     "../../sql/ingest.sql",
     name = "ingest",
-    requires = ["tables", check_value, online_retail_line_problem, normalize_customer_id]
+    requires = ["tables", check_value, online_retail_line_problem, order_line_problem, normalize_customer_id]
 );
 
 fn refusal_array(r: Result<(), Refusal>) -> Option<Vec<String>> {
@@ -32,14 +32,15 @@ fn refusal_array(r: Result<(), Refusal>) -> Option<Vec<String>> {
 
 /// Checks one staged text value. Returns NULL when it is acceptable, or
 /// `{reason, message}` naming the column and the value. `kind` is one of
-/// text, integer, decimal, timestamp, date.
+/// text, key (an id: at most 256 characters), integer, decimal, money (a
+/// decimal below 10^12 in absolute value), timestamp, date.
 #[pg_extern(immutable, parallel_safe)]
 fn check_value(column: &str, value: Option<&str>, kind: &str, required: bool) -> Option<Vec<String>> {
     let Some(kind) = Kind::parse(kind) else {
         raise(
             PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
             format!("unknown value kind \"{kind}\""),
-            "check_value accepts the kinds text, integer, decimal, timestamp and date.",
+            "check_value accepts the kinds text, key, integer, decimal, money, timestamp and date.",
             None,
         )
     };
@@ -59,6 +60,14 @@ fn online_retail_line_problem(
 ) -> Option<Vec<String>> {
     let line = online_retail::Line { invoice_no, stock_code, quantity, invoice_date, unit_price, customer_id };
     refusal_array(online_retail::classify(&line).map(|_| ()))
+}
+
+/// Checks the quantity and unit price of a normalized order_items row: NULL
+/// when acceptable, else `{reason, message}` (non-positive quantity, negative
+/// price, a line amount of a trillion or more, unparseable values).
+#[pg_extern(immutable, parallel_safe)]
+fn order_line_problem(quantity: Option<&str>, unit_price: Option<&str>) -> Option<Vec<String>> {
+    refusal_array(values::check_order_line(quantity, unit_price))
 }
 
 /// `17850.0` -> `17850`: the Online Retail CustomerID as c360 stores it.

@@ -7,7 +7,7 @@
 //! - Return line: InvoiceNo starting with `C`, CustomerID present.
 //! - Everything else is rejected with a reason.
 
-use super::values::{check, parse_decimal, parse_integer, parse_required, quote_value, Kind, Refusal};
+use super::values::{check, check_line_amount, parse_decimal, parse_integer, parse_required, quote_value, Kind, Refusal};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LineKind {
@@ -38,11 +38,13 @@ pub fn classify(line: &Line) -> Result<LineKind, Refusal> {
     if line.customer_id.is_none_or(|c| normalize_customer_id(c).is_empty()) {
         return Err(Refusal::new("missing_customer", "CustomerID is empty: the line cannot be attributed to a customer".into()));
     }
-    check("InvoiceNo", line.invoice_no, Kind::Text, true)?;
-    check("StockCode", line.stock_code, Kind::Text, true)?;
+    check("CustomerID", line.customer_id, Kind::Key, true)?;
+    check("InvoiceNo", line.invoice_no, Kind::Key, true)?;
+    check("StockCode", line.stock_code, Kind::Key, true)?;
     let quantity = parse_required("Quantity", line.quantity, parse_integer)?;
     check("InvoiceDate", line.invoice_date, Kind::Timestamp, true)?;
     let price = parse_required("UnitPrice", line.unit_price, parse_decimal)?;
+    check_line_amount(quantity, price)?;
 
     let invoice = line.invoice_no.unwrap_or_default().trim();
     if invoice.starts_with('C') {

@@ -16,15 +16,31 @@ use std::str::FromStr;
 pub const MIN_YEAR: i32 = 1900;
 pub const MAX_YEAR: i32 = 2199;
 
+/// Keys (ids) longer than this are refused: PostgreSQL cannot index a value
+/// of more than about 2,700 bytes, so one absurd id would otherwise abort the
+/// whole ingest at the primary key. 256 characters is at most 1,024 bytes.
+pub const MAX_KEY_CHARS: usize = 256;
+
+/// Money amounts (a payment, a line's quantity × unit price) must stay below
+/// this in absolute value: the BI views type money as numeric(19,4), Power
+/// BI's fixed decimal (at most 9.2 × 10^14), and a customer's total of many
+/// lines must still fit. A trillion per line is beyond any real shop.
+pub const MAX_AMOUNT: Decimal = Decimal::from_parts(3_567_587_328, 232, 0, false, 0); // 10^12
+
 /// The kinds of value a staged column can hold.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
     /// Any text; only emptiness matters.
     Text,
+    /// An identifier (primary or foreign key): text of at most
+    /// [`MAX_KEY_CHARS`] characters once trimmed.
+    Key,
     /// A whole number that fits PostgreSQL `integer`.
     Integer,
-    /// An exact decimal without exponent (money, prices).
+    /// An exact decimal without exponent (prices).
     Decimal,
+    /// A decimal amount of money below [`MAX_AMOUNT`] in absolute value.
+    Money,
     /// `YYYY-MM-DD[( |T)HH:MM[:SS[.ffffff]]][Z|±HH[:MM]]`
     Timestamp,
     /// `YYYY-MM-DD`
@@ -35,8 +51,10 @@ impl Kind {
     pub fn parse(name: &str) -> Option<Kind> {
         Some(match name {
             "text" => Kind::Text,
+            "key" => Kind::Key,
             "integer" => Kind::Integer,
             "decimal" => Kind::Decimal,
+            "money" => Kind::Money,
             "timestamp" => Kind::Timestamp,
             "date" => Kind::Date,
             _ => return None,
@@ -78,8 +96,10 @@ pub fn check(column: &str, value: Option<&str>, kind: Kind, required: bool) -> R
     }
     match kind {
         Kind::Text => parse_required(column, value, |_| Ok(())),
+        Kind::Key => parse_required(column, value, parse_key),
         Kind::Integer => parse_required(column, value, parse_integer).map(|_| ()),
         Kind::Decimal => parse_required(column, value, parse_decimal).map(|_| ()),
+        Kind::Money => parse_required(column, value, parse_money).map(|_| ()),
         Kind::Timestamp => parse_required(column, value, parse_timestamp).map(|_| ()),
         Kind::Date => parse_required(column, value, parse_date).map(|_| ()),
     }
@@ -103,6 +123,13 @@ pub fn parse_required<T>(
 /// A parse failure: reason code and what the value is instead.
 pub type ParseError = (&'static str, &'static str);
 
+pub fn parse_key(v: &str) -> Result<(), ParseError> {
+    if v.chars().count() > MAX_KEY_CHARS {
+        return Err(("key_too_long", "longer than the 256 characters an id may have"));
+    }
+    Ok(())
+}
+
 pub fn parse_integer(v: &str) -> Result<i32, ParseError> {
     let digits = v.strip_prefix(['+', '-']).unwrap_or(v);
     if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
@@ -119,6 +146,45 @@ pub fn parse_decimal(v: &str) -> Result<Decimal, ParseError> {
         return Err(("bad_number", "not a decimal number"));
     }
     Decimal::from_str(v).map_err(|_| ("out_of_range", "out of range (more than 28 significant digits)"))
+}
+
+pub fn parse_money(v: &str) -> Result<Decimal, ParseError> {
+    let amount = parse_decimal(v)?;
+    check_amount(amount)?;
+    Ok(amount)
+}
+
+pub fn check_amount(amount: Decimal) -> Result<(), ParseError> {
+    if amount.abs() >= MAX_AMOUNT {
+        return Err(("amount_out_of_range", "not below the 1,000,000,000,000 c360 accepts for an amount"));
+    }
+    Ok(())
+}
+
+/// Checks the quantity and unit price of an order line: a whole quantity
+/// above zero, a price of zero or more, and an amount below [`MAX_AMOUNT`].
+pub fn check_order_line(quantity: Option<&str>, unit_price: Option<&str>) -> Result<(), Refusal> {
+    let q = parse_required("quantity", quantity, parse_integer)?;
+    let p = parse_required("unit_price", unit_price, parse_decimal)?;
+    if q <= 0 {
+        return Err(Refusal::new("non_positive_quantity", format!("quantity {} is not positive", quote_value(quantity.unwrap_or_default()))));
+    }
+    if p < Decimal::ZERO {
+        return Err(Refusal::new("negative_price", format!("unit_price {} is negative", quote_value(unit_price.unwrap_or_default()))));
+    }
+    check_line_amount(q, p)
+}
+
+/// The amount of a line, quantity × unit price, must stay below [`MAX_AMOUNT`].
+pub fn check_line_amount(quantity: i32, unit_price: Decimal) -> Result<(), Refusal> {
+    let amount = unit_price.checked_mul(Decimal::from(quantity));
+    match amount.map(check_amount) {
+        Some(Ok(())) => Ok(()),
+        _ => Err(Refusal::new(
+            "amount_out_of_range",
+            format!("quantity {quantity} × unit price {unit_price} is not below the 1,000,000,000,000 c360 accepts for a line"),
+        )),
+    }
 }
 
 /// Parses the date part `YYYY-MM-DD` at the start of `v`, returning the rest.
@@ -233,6 +299,27 @@ mod tests {
     }
 
     #[test]
+    fn amounts_stay_below_a_trillion() {
+        assert_eq!(MAX_AMOUNT, Decimal::from(1_000_000_000_000i64));
+        assert!(parse_money("999999999999.9999").is_ok());
+        assert!(parse_money("-999999999999.9999").is_ok());
+        assert_eq!(parse_money("1000000000000").unwrap_err().0, "amount_out_of_range");
+        assert_eq!(parse_money("-1000000000000.00").unwrap_err().0, "amount_out_of_range");
+        assert_eq!(parse_money("1e12").unwrap_err().0, "bad_number");
+        assert_eq!(check_order_line(Some("2"), Some("19.90")), Ok(()));
+        assert_eq!(check_order_line(Some("1"), Some("0")), Ok(()));
+        assert_eq!(check_order_line(Some("0"), Some("1")).unwrap_err().reason, "non_positive_quantity");
+        assert_eq!(check_order_line(Some("1"), Some("-0.01")).unwrap_err().reason, "negative_price");
+        assert_eq!(check_order_line(Some("x"), Some("1")).unwrap_err().reason, "bad_integer");
+        assert_eq!(check_order_line(Some("1"), None).unwrap_err().reason, "missing_value");
+        let r = check_order_line(Some("2000"), Some("500000000")).unwrap_err();
+        assert_eq!((r.reason, r.message.as_str()), ("amount_out_of_range",
+            "quantity 2000 × unit price 500000000 is not below the 1,000,000,000,000 c360 accepts for a line"));
+        // beyond Decimal's own range: refused, not a panic
+        assert_eq!(check_line_amount(i32::MAX, Decimal::MAX).unwrap_err().reason, "amount_out_of_range");
+    }
+
+    #[test]
     fn timestamps() {
         let t = parse_timestamp("2010-12-01 08:26:00").unwrap();
         assert_eq!((t.date.to_string(), t.time.to_string(), t.has_offset), ("2010-12-01".into(), "08:26:00".into(), false));
@@ -266,6 +353,10 @@ mod tests {
         assert_eq!(r.message, "UnitPrice \"abc\" is not a decimal number");
         assert_eq!(check("city", Some("  "), Kind::Text, false), Ok(()));
         assert_eq!(check("customer_id", None, Kind::Text, true).unwrap_err().reason, "missing_value");
+        assert_eq!(check("customer_id", Some(&"é".repeat(256)), Kind::Key, true), Ok(()));
+        let r = check("customer_id", Some(&"é".repeat(257)), Kind::Key, true).unwrap_err();
+        assert_eq!(r.reason, "key_too_long");
+        assert!(r.message.starts_with("customer_id \"éé") && r.message.ends_with("(257 characters) is longer than the 256 characters an id may have"), "{}", r.message);
         let long = "x".repeat(10_000_000);
         let r = check("quantity", Some(&long), Kind::Integer, true).unwrap_err();
         assert!(r.message.len() < 200, "message stays short");

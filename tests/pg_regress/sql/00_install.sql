@@ -29,7 +29,7 @@ WHERE p.pronamespace = 'c360'::regnamespace
   AND p.prokind <> 'a'  -- aggregates run their support functions
   AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) c WHERE c LIKE 'search_path=%')
   AND NOT (p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'c') AND p.proname IN (
-        'version', 'check_value', 'online_retail_line_problem', 'normalize_customer_id',
+        'version', 'check_value', 'online_retail_line_problem', 'order_line_problem', 'normalize_customer_id',
         'rfm_breaks_transition', 'rfm_breaks_transition_bins', 'rfm_breaks_combine',
         'rfm_breaks_serialize', 'rfm_breaks_deserialize', 'rfm_breaks_final',
         'rfm_score', 'rfm_segment', 'rfm_tier', 'segment_rule_defaults',
