@@ -43,6 +43,12 @@ WHERE p.pronamespace = 'c360'::regnamespace
         'bgnbd_model_in', 'bgnbd_model_out', 'gamma_gamma_model_in', 'gamma_gamma_model_out',
         '_sample_customers', '_sample_products', '_sample_orders', '_sample_order_items', '_sample_payments'));
 
+-- SECURITY DEFINER is used once: as_of_date() lets a grant_reader role read
+-- the KPI views, which call it, without reading settings or fact_orders. It
+-- takes no argument and pins its search_path.
+SELECT p.oid::regprocedure AS security_definer, p.proconfig
+FROM pg_proc p WHERE p.pronamespace = 'c360'::regnamespace AND p.prosecdef;
+
 -- Every table, view, column and function carries a COMMENT, which is what
 -- \d+ and \df+ show a DBA.
 SELECT c.oid::regclass AS relation_without_comment
