@@ -114,7 +114,7 @@ DECLARE
 BEGIN
   DELETE FROM c360.customer_clv;
   DELETE FROM c360.clv_models m WHERE m.as_of = _refresh_clv.as_of;
-  DROP TABLE IF EXISTS pg_temp.c360_refresh_btyd;
+  IF to_regclass('pg_temp.c360_refresh_btyd') IS NOT NULL THEN DROP TABLE pg_temp.c360_refresh_btyd; END IF;  -- quietly: no NOTICE
   CREATE TEMP TABLE c360_refresh_btyd ON COMMIT DROP AS SELECT * FROM c360.btyd_summary(_refresh_clv.as_of, 'week');
   BEGIN
     SELECT c360.bgnbd_fit(s.frequency, s.recency, s.t) INTO bg FROM c360_refresh_btyd s;

@@ -19,7 +19,7 @@ COMMENT ON FUNCTION c360._ingest_payments(bigint) IS 'internal: promotes one sta
 COMMENT ON FUNCTION c360._reject_checked_rows(bigint, text) IS 'internal: records the rows of the current load that failed a check';
 COMMENT ON FUNCTION c360._reject_repeated_keys(text, text) IS 'internal: marks rows repeating a key seen earlier in the same load';
 COMMENT ON FUNCTION c360._reject_unknown_refs(text, text, text, text) IS 'internal: marks rows referencing a key that does not exist';
-COMMENT ON FUNCTION c360._refresh_touched_facts() IS 'internal: rebuilds fact_sales and fact_orders for the orders a load touched';
+COMMENT ON FUNCTION c360._refresh_touched_facts() IS 'internal: rebuilds the fact_orders rows of the orders a load touched';
 
 -- Staging tables and copy views: every column is the raw text of the CSV
 -- column of the same name; say so once, for all of them.

@@ -381,27 +381,17 @@ BEGIN
 END
 $$;
 
--- Rebuilds the fact rows of the orders in pg_temp.c360_touched.
+-- Rebuilds the fact_orders rows of the orders in pg_temp.c360_touched, from
+-- their lines as the fact_sales view shows them.
 CREATE FUNCTION c360._refresh_touched_facts() RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-  DELETE FROM c360.fact_sales f USING pg_temp.c360_touched t WHERE f.order_id = t.order_id;
   DELETE FROM c360.fact_orders f USING pg_temp.c360_touched t WHERE f.order_id = t.order_id;
-  INSERT INTO c360.fact_sales (order_item_id, order_id, customer_id, product_id, order_timestamp, order_date,
-                               quantity, unit_price, revenue, country, order_status, is_sale, is_return)
-  SELECT i.order_item_id, o.order_id, o.customer_id, i.product_id, o.order_timestamp, o.order_date,
-         i.quantity, i.unit_price, i.quantity * i.unit_price, c.country, o.order_status,
-         coalesce(r.is_revenue, false) AND i.quantity > 0,
-         o.order_status IN ('cancelled', 'canceled', 'returned', 'refunded')
-  FROM pg_temp.c360_touched t
-  JOIN c360.orders o ON o.order_id = t.order_id
-  JOIN c360.order_items i ON i.order_id = o.order_id
-  JOIN c360.customers c ON c.customer_id = o.customer_id
-  LEFT JOIN c360.order_status_rules r ON r.order_status = o.order_status;
-  INSERT INTO c360.fact_orders (order_id, customer_id, order_timestamp, order_date, order_status, is_sale, revenue, lines, units)
+  INSERT INTO c360.fact_orders (order_id, customer_id, order_timestamp, order_date, order_status, is_sale, is_return, revenue, lines, units)
   SELECT o.order_id, o.customer_id, o.order_timestamp, o.order_date, o.order_status,
          coalesce(bool_or(f.is_sale), false),
+         coalesce(bool_or(f.is_return), false),
          coalesce(sum(f.revenue) FILTER (WHERE f.is_sale), 0),
          count(f.order_item_id),
          coalesce(sum(f.quantity), 0)

@@ -13,7 +13,7 @@ WHERE o.is_sale AND o.order_date < (SELECT c360.as_of_date());  -- once per quer
 
 CREATE VIEW c360.kpi_summary AS
 WITH per_customer AS (SELECT customer_id, count(*) AS orders FROM c360.sale_orders GROUP BY customer_id),
-returns AS (SELECT count(DISTINCT order_id) AS orders, count(*) AS lines FROM c360.fact_sales
+returns AS (SELECT count(*) AS orders, coalesce(sum(lines), 0) AS lines FROM c360.fact_orders
             WHERE is_return AND order_date < (SELECT c360.as_of_date()))
 SELECT coalesce(sum(o.revenue), 0)::numeric(19,4) AS total_revenue,
        count(*) AS orders,

@@ -4,9 +4,9 @@
 -- (sql/rfm.sql, ...); this file is the order, the locking and the log.
 
 ------------------------------------------------------------------------------
--- Are fact_sales / fact_orders current? ingest() keeps them so for the
--- orders it touches; any other change to the tables they are built from
--- marks them stale, and the next refresh rebuilds them whole.
+-- Is fact_orders current? ingest() keeps it so for the
+-- orders it touches; any other change to the tables it is built from
+-- marks it stale, and the next refresh rebuilds it whole.
 ------------------------------------------------------------------------------
 CREATE TABLE c360.refresh_state (
     only_row      boolean PRIMARY KEY DEFAULT true CHECK (only_row),
@@ -31,27 +31,27 @@ $$;
 DO $$
 DECLARE t text;
 BEGIN
-  FOREACH t IN ARRAY ARRAY['customers', 'orders', 'order_items', 'order_statuses'] LOOP
+  -- (customers: fact_orders holds none of their columns; fact_sales reads them live)
+  FOREACH t IN ARRAY ARRAY['orders', 'order_items', 'order_statuses'] LOOP
     EXECUTE format('CREATE TRIGGER %I AFTER INSERT OR UPDATE OR DELETE OR TRUNCATE ON c360.%I
                     FOR EACH STATEMENT EXECUTE FUNCTION c360.mark_facts_stale()', t || '_mark_facts_stale', t);
   END LOOP;
 END
 $$;
 
--- Step: rebuild both facts from the typed tables.
+-- Step: rebuild fact_orders from the typed tables (fact_sales is a view).
 CREATE FUNCTION c360._rebuild_facts() RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE n bigint;
 BEGIN
-  DELETE FROM c360.fact_sales;
   DELETE FROM c360.fact_orders;
   CREATE TEMP TABLE c360_touched (order_id text PRIMARY KEY, customer_id text) ON COMMIT DROP;
   INSERT INTO pg_temp.c360_touched SELECT order_id, customer_id FROM c360.orders;
   PERFORM c360._refresh_touched_facts();
   DROP TABLE pg_temp.c360_touched;
   UPDATE c360.refresh_state SET facts_stale = false, stale_since = NULL, stale_because = NULL;
-  SELECT count(*) INTO n FROM c360.fact_sales;
+  SELECT count(*) INTO n FROM c360.fact_orders;
   RETURN n;
 END
 $$;
@@ -163,13 +163,13 @@ $$;
 -- Changes data: for the DBA's roles, not PUBLIC (GRANT EXECUTE to an ETL role).
 REVOKE EXECUTE ON FUNCTION c360.refresh_c360(boolean) FROM PUBLIC;
 
-COMMENT ON TABLE c360.refresh_state IS 'one row: whether fact_sales/fact_orders need a rebuild because the typed tables changed outside ingest()';
+COMMENT ON TABLE c360.refresh_state IS 'one row: whether fact_orders needs a rebuild because the typed tables changed outside ingest()';
 COMMENT ON COLUMN c360.refresh_state.only_row IS 'always true: the table has one row';
 COMMENT ON COLUMN c360.refresh_state.facts_stale IS 'true when the next refresh rebuilds the facts';
 COMMENT ON COLUMN c360.refresh_state.stale_since IS 'when they became stale';
 COMMENT ON COLUMN c360.refresh_state.stale_because IS 'the change that made them stale, e.g. UPDATE on c360.orders';
 COMMENT ON FUNCTION c360.mark_facts_stale() IS 'trigger: a change to the typed tables outside ingest() marks the facts stale';
-COMMENT ON FUNCTION c360._rebuild_facts() IS 'internal refresh step: rebuilds fact_sales and fact_orders from the typed tables';
+COMMENT ON FUNCTION c360._rebuild_facts() IS 'internal refresh step: rebuilds fact_orders from the typed tables';
 COMMENT ON TABLE c360.refresh_log IS 'one row per refresh run: when, status, per-step rows and milliseconds, as_of, error';
 COMMENT ON COLUMN c360.refresh_log.run_id IS 'run number (c360.refresh_run_id_seq)';
 COMMENT ON COLUMN c360.refresh_log.started_at IS 'when the run started (NULL for a run that died without a trace)';

@@ -68,7 +68,7 @@ BEGIN
 
   started := clock_timestamp();
   n := c360._rebuild_facts();
-  table_name := 'fact_sales'; rows := n; ms := round(extract(epoch FROM clock_timestamp() - started)::numeric * 1000, 1); RETURN NEXT;
+  table_name := 'fact_orders'; rows := n; ms := round(extract(epoch FROM clock_timestamp() - started)::numeric * 1000, 1); RETURN NEXT;
 
   UPDATE c360.load_log SET status = 'ingested', rows_read = total, rows_accepted = total, finished_at = clock_timestamp()
   WHERE load_id = load;

@@ -70,7 +70,7 @@ SELECT count(*) FROM c360.stage_online_retail;
 SELECT count(*) FROM c360.rejects;
 SELECT count(*) FROM c360.settings;
 SELECT count(*) FROM c360.orders;
-DELETE FROM c360.fact_sales;
+DELETE FROM c360.fact_orders;
 SELECT * FROM c360.refresh_c360();
 SELECT * FROM c360.ingest();
 SELECT * FROM c360.import_csv('online_retail', '/etc/passwd');
