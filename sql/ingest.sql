@@ -111,7 +111,7 @@ BEGIN
     UPDATE pg_temp.c360_checked c
     SET problem = ARRAY['duplicate_key', format('%%s %%s already appears on line %%s of this load', %L, quote_literal(f.key), f.first_line)]
     FROM (SELECT line_no, btrim(%I) AS key,
-                 min(line_no) OVER (PARTITION BY btrim(%I)) AS first_line
+                 min(line_no) OVER (PARTITION BY btrim(%I) COLLATE "C") AS first_line
           FROM pg_temp.c360_checked WHERE problem IS NULL) f
     WHERE c.line_no = f.line_no AND f.line_no <> f.first_line$q$,
     key_label, key_column, key_column);
@@ -154,26 +154,27 @@ BEGIN
                c360.online_retail_line_problem(s.invoiceno, s.stockcode, s.quantity, s.invoicedate, s.unitprice, s.customerid) AS problem,
                -- the line's position within its invoice, in file order, counting
                -- every line (rejected ones too) so keys never shift with the rules
-               row_number() OVER (PARTITION BY btrim(s.invoiceno) ORDER BY s.line_no) AS position
+               row_number() OVER (PARTITION BY btrim(s.invoiceno) COLLATE "C" ORDER BY s.line_no) AS position
         FROM c360.stage_online_retail s WHERE s.load_id = p_load OFFSET 0) x;
+  ANALYZE pg_temp.c360_checked;  -- a temp table has no statistics: plans would assume ~1,000 rows
 
   -- An invoice belongs to one customer: a line naming another customer than
   -- the invoice's first accepted line is rejected, never misattributed.
   IF EXISTS (SELECT 1 FROM pg_temp.c360_checked WHERE problem IS NULL
-             GROUP BY order_id HAVING min(customer_id) <> max(customer_id)) THEN
+             GROUP BY order_id HAVING min(customer_id COLLATE "C") <> max(customer_id COLLATE "C")) THEN
     UPDATE pg_temp.c360_checked c
     SET problem = ARRAY['invoice_customer_conflict',
           format('CustomerID %s differs from %s on the first line of invoice %s', quote_literal(c.customer_id), quote_literal(f.first_customer), c.order_id)]
-    FROM (SELECT DISTINCT ON (order_id) order_id, customer_id AS first_customer
-          FROM pg_temp.c360_checked WHERE problem IS NULL ORDER BY order_id, line_no) f
+    FROM (SELECT DISTINCT ON (order_id COLLATE "C") order_id, customer_id AS first_customer
+          FROM pg_temp.c360_checked WHERE problem IS NULL ORDER BY order_id COLLATE "C", line_no) f
     WHERE c.problem IS NULL AND c.order_id = f.order_id AND c.customer_id <> f.first_customer;
   END IF;
 
   -- a customer's country is the one on their latest line
   WITH up AS (
     INSERT INTO c360.customers AS t (customer_id, country, load_id)
-    SELECT DISTINCT ON (customer_id) customer_id, country, p_load
-    FROM pg_temp.c360_checked WHERE problem IS NULL ORDER BY customer_id, order_timestamp DESC, line_no DESC
+    SELECT DISTINCT ON (customer_id COLLATE "C") customer_id, country, p_load
+    FROM pg_temp.c360_checked WHERE problem IS NULL ORDER BY customer_id COLLATE "C", order_timestamp DESC, line_no DESC
     ON CONFLICT (customer_id) DO UPDATE SET country = EXCLUDED.country, load_id = EXCLUDED.load_id
     WHERE t.country IS DISTINCT FROM EXCLUDED.country
     RETURNING t.customer_id)
@@ -181,14 +182,14 @@ BEGIN
   ON CONFLICT DO NOTHING;
 
   INSERT INTO c360.products AS t (product_id, description, load_id)
-  SELECT DISTINCT ON (product_id) product_id, description, p_load
-  FROM pg_temp.c360_checked WHERE problem IS NULL ORDER BY product_id, description IS NULL, order_timestamp DESC, line_no DESC
+  SELECT DISTINCT ON (product_id COLLATE "C") product_id, description, p_load
+  FROM pg_temp.c360_checked WHERE problem IS NULL ORDER BY product_id COLLATE "C", description IS NULL, order_timestamp DESC, line_no DESC
   ON CONFLICT (product_id) DO UPDATE SET description = EXCLUDED.description, load_id = EXCLUDED.load_id
   WHERE EXCLUDED.description IS NOT NULL AND t.description IS DISTINCT FROM EXCLUDED.description;
 
   WITH up AS (
     INSERT INTO c360.orders AS t (order_id, customer_id, order_status, order_date, order_timestamp, load_id)
-    SELECT order_id, min(customer_id), CASE WHEN bool_or(is_return) THEN 'cancelled' ELSE 'completed' END,
+    SELECT order_id, min(customer_id COLLATE "C"), CASE WHEN bool_or(is_return) THEN 'cancelled' ELSE 'completed' END,
            min(order_date), min(order_timestamp), p_load
     FROM pg_temp.c360_checked WHERE problem IS NULL GROUP BY order_id
     ON CONFLICT (order_id) DO UPDATE
@@ -229,6 +230,7 @@ BEGIN
                   c360.check_value('created_at', s.created_at, 'timestamp', false)) AS problem,
          s.customer_id, s.created_at, s.city, s.state, s.country
   FROM c360.stage_customers s WHERE s.load_id = p_load;
+  ANALYZE pg_temp.c360_checked;
   PERFORM c360._reject_repeated_keys('customer_id', 'customer_id');
   WITH up AS (
     INSERT INTO c360.customers AS t (customer_id, created_at, city, state, country, load_id)
@@ -258,6 +260,7 @@ BEGIN
          c360.check_value('product_id', s.product_id, 'key', true) AS problem,
          s.product_id, s.category, s.brand
   FROM c360.stage_products s WHERE s.load_id = p_load;
+  ANALYZE pg_temp.c360_checked;
   PERFORM c360._reject_repeated_keys('product_id', 'product_id');
   WITH up AS (
     INSERT INTO c360.products AS t (product_id, category, brand, load_id)
@@ -291,6 +294,7 @@ BEGIN
          ) AS problem,
          s.order_id, s.customer_id, s.order_status, s.order_date, s.order_timestamp
   FROM c360.stage_orders s WHERE s.load_id = p_load;
+  ANALYZE pg_temp.c360_checked;
   PERFORM c360._reject_repeated_keys('order_id', 'order_id');
   PERFORM c360._reject_unknown_refs('customer_id', 'customers', 'customer_id', 'unknown_customer');
   WITH typed AS (
@@ -330,6 +334,7 @@ BEGIN
                   c360.order_line_problem(s.quantity, s.unit_price)) AS problem,
          s.order_item_id, s.order_id, s.product_id, s.quantity, s.unit_price
   FROM c360.stage_order_items s WHERE s.load_id = p_load;
+  ANALYZE pg_temp.c360_checked;
   PERFORM c360._reject_repeated_keys('order_item_id', 'order_item_id');
   PERFORM c360._reject_unknown_refs('order_id', 'orders', 'order_id', 'unknown_order');
   PERFORM c360._reject_unknown_refs('product_id', 'products', 'product_id', 'unknown_product');
@@ -363,6 +368,7 @@ BEGIN
                   c360.check_value('payment_date', s.payment_date, 'date', false)) AS problem,
          s.payment_id, s.order_id, s.payment_type, s.payment_amount, s.payment_date
   FROM c360.stage_payments s WHERE s.load_id = p_load;
+  ANALYZE pg_temp.c360_checked;
   PERFORM c360._reject_repeated_keys('payment_id', 'payment_id');
   PERFORM c360._reject_unknown_refs('order_id', 'orders', 'order_id', 'unknown_order');
   WITH up AS (
