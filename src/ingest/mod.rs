@@ -16,6 +16,7 @@ pub mod values;
 use crate::sql_errors::raise;
 use csv_reader::{CsvOptions, CsvReader, Encoding, Item};
 use pgrx::datum::DatumWithOid;
+use pgrx::PgMemoryContexts;
 use pgrx::prelude::*;
 use values::{Kind, Refusal};
 
@@ -158,6 +159,7 @@ struct Stager {
     reject_raw_text: Vec<Option<String>>,
     reject_raw_fields: Vec<Option<String>>,
     rejected: i64,
+    batch_memory: PgMemoryContexts,
 }
 
 impl Stager {
@@ -181,6 +183,7 @@ impl Stager {
             reject_raw_text: Vec::new(),
             reject_raw_fields: Vec::new(),
             rejected: 0,
+            batch_memory: PgMemoryContexts::new("c360 import batch"),
         }
     }
 
@@ -209,32 +212,50 @@ impl Stager {
         }
     }
 
+    /// Writes the collected rows. The argument arrays and SPI's own
+    /// allocations live in a memory context reset after every batch: left in
+    /// the function's context they would pile up with the file (5 GB for a
+    /// 480 MB file), so memory stays bounded by one batch.
     fn flush(&mut self) {
-        if !self.lines.is_empty() {
-            let mut args: Vec<DatumWithOid> = vec![self.load_id.into(), std::mem::take(&mut self.lines).into()];
-            for col in self.values.iter_mut() {
-                args.push(std::mem::take(col).into());
-            }
-            Spi::run_with_args(&self.insert_rows, &args).unwrap_or_else(|e| spi_failed("staging rows", e));
-        }
-        if !self.reject_lines.is_empty() {
-            self.rejected += self.reject_lines.len() as i64;
-            Spi::run_with_args(
-                "INSERT INTO c360.rejects (load_id, source, line_no, reason, message, raw_text, raw_values)
-                 SELECT $1, l.source, u.line, u.reason, u.message, u.raw_text, u.raw_values::jsonb
-                 FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[])
-                      AS u(line, reason, message, raw_text, raw_values)
-                 CROSS JOIN (SELECT source FROM c360.load_log WHERE load_id = $1) AS l",
-                &[
-                    self.load_id.into(),
-                    std::mem::take(&mut self.reject_lines).into(),
-                    std::mem::take(&mut self.reject_reasons).into(),
-                    std::mem::take(&mut self.reject_messages).into(),
-                    std::mem::take(&mut self.reject_raw_text).into(),
-                    std::mem::take(&mut self.reject_raw_fields).into(),
-                ],
-            )
-            .unwrap_or_else(|e| spi_failed("recording rejects", e));
+        let load_id = self.load_id;
+        let lines = std::mem::take(&mut self.lines);
+        let values: Vec<Vec<Option<String>>> = self.values.iter_mut().map(std::mem::take).collect();
+        let reject_lines = std::mem::take(&mut self.reject_lines);
+        let reject_reasons = std::mem::take(&mut self.reject_reasons);
+        let reject_messages = std::mem::take(&mut self.reject_messages);
+        let reject_raw_text = std::mem::take(&mut self.reject_raw_text);
+        let reject_raw_fields = std::mem::take(&mut self.reject_raw_fields);
+        self.rejected += reject_lines.len() as i64;
+        let insert_rows = &self.insert_rows;
+        // SAFETY: nothing allocated inside the closure outlives it; the
+        // context is reset only after the closure has returned.
+        unsafe {
+            self.batch_memory.switch_to(|_| {
+                if !lines.is_empty() {
+                    let mut args: Vec<DatumWithOid> = vec![load_id.into(), lines.into()];
+                    args.extend(values.into_iter().map(DatumWithOid::from));
+                    Spi::run_with_args(insert_rows, &args).unwrap_or_else(|e| spi_failed("staging rows", e));
+                }
+                if !reject_lines.is_empty() {
+                    Spi::run_with_args(
+                        "INSERT INTO c360.rejects (load_id, source, line_no, reason, message, raw_text, raw_values)
+                         SELECT $1, l.source, u.line, u.reason, u.message, u.raw_text, u.raw_values::jsonb
+                         FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[])
+                              AS u(line, reason, message, raw_text, raw_values)
+                         CROSS JOIN (SELECT source FROM c360.load_log WHERE load_id = $1) AS l",
+                        &[
+                            load_id.into(),
+                            reject_lines.into(),
+                            reject_reasons.into(),
+                            reject_messages.into(),
+                            reject_raw_text.into(),
+                            reject_raw_fields.into(),
+                        ],
+                    )
+                    .unwrap_or_else(|e| spi_failed("recording rejects", e));
+                }
+            });
+            self.batch_memory.reset();
         }
     }
 }
