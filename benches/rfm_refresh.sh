@@ -39,7 +39,7 @@ declare -A cases=(
   [refresh]="SELECT count(*) FROM c360.refresh_c360();"
   [refresh_full]="SELECT count(*) FROM c360.refresh_c360(rebuild_facts => true);"
   [plain_sql]="$plain"
-  [lower_bound]="SELECT count(*) FROM (SELECT customer_id, max(order_date), count(DISTINCT order_id), sum(revenue) FROM c360.fact_sales WHERE is_sale GROUP BY customer_id) s;"
+  [lower_bound]="CREATE TEMP TABLE floor AS SELECT customer_id, max(order_date) AS last_purchase, count(DISTINCT order_id) AS frequency, sum(revenue) AS monetary FROM c360.fact_sales WHERE is_sale GROUP BY customer_id;"
   [score_c360]="CREATE TEMP TABLE s AS WITH b AS (SELECT c360.rfm_breaks(recency_days) r, c360.rfm_breaks(frequency) f, c360.rfm_breaks(monetary::float8) m FROM c360.customer_metrics)
     SELECT customer_id, c360.rfm_score(recency_days, b.r, true) r, c360.rfm_score(frequency, b.f) f, c360.rfm_score(monetary::float8, b.m) m FROM c360.customer_metrics, b;"
   [score_sql]="CREATE TEMP TABLE s AS WITH b AS (SELECT percentile_cont(ARRAY[0.2,0.4,0.6,0.8]) WITHIN GROUP (ORDER BY recency_days) r, percentile_cont(ARRAY[0.2,0.4,0.6,0.8]) WITHIN GROUP (ORDER BY frequency) f, percentile_cont(ARRAY[0.2,0.4,0.6,0.8]) WITHIN GROUP (ORDER BY monetary::float8) m FROM c360.customer_metrics)
