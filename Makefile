@@ -25,3 +25,6 @@ regress:         ## only the SQL regression suite (cluster running, extension in
 
 unit:            ## only the pure-Rust unit and property tests (no PostgreSQL needed)
 	cargo test --lib
+
+bench:           ## c360 against plain SQL, the notebook approach and the floor scan at 1x and 10x (needs ../shared/data; not part of test)
+	bash benches/compare.sh
