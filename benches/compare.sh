@@ -22,7 +22,8 @@
 # hour, so the typed tables and the cleaned lines are replicated in SQL from
 # the 1x load instead (import/ingest, cleaning and the notebook's line pull
 # are not measured there).
-# usage: bash benches/compare.sh [scale ...]    (default: 1 10; RUNS=3)
+# usage: bash benches/compare.sh [scale ...]    (default: 1 10; RUNS=3;
+#        INGEST=0 builds every scale in SQL, skipping the raw-file loads)
 # Writes target/bench/compare.tsv (every measurement) and prints a summary.
 set -euo pipefail
 scales=("$@"); [ ${#scales[@]} -gt 0 ] || scales=(1 10)
@@ -71,7 +72,7 @@ replicate_file() {  # replicate_file N -> $dir/online_retail_Nx.csv
 for scale in "${scales[@]}"; do
   log "${scale}x Online Retail"
   db="c360_cmp_${scale}x"
-  if [ "$scale" -le 10 ]; then
+  if [ "$scale" -le 10 ] && [ "${INGEST:-1}" = 1 ]; then
     file="$(replicate_file "$scale")"
     for run in $(seq "$runs"); do
       fresh_db "$db"

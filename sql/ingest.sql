@@ -111,7 +111,7 @@ BEGIN
     UPDATE pg_temp.c360_checked c
     SET problem = ARRAY['duplicate_key', format('%%s %%s already appears on line %%s of this load', %L, quote_literal(f.key), f.first_line)]
     FROM (SELECT line_no, btrim(%I) AS key,
-                 min(line_no) OVER (PARTITION BY btrim(%I) COLLATE "C") AS first_line
+                 min(line_no) OVER (PARTITION BY btrim(%I)) AS first_line
           FROM pg_temp.c360_checked WHERE problem IS NULL) f
     WHERE c.line_no = f.line_no AND f.line_no <> f.first_line$q$,
     key_label, key_column, key_column);
@@ -154,27 +154,27 @@ BEGIN
                c360.online_retail_line_problem(s.invoiceno, s.stockcode, s.quantity, s.invoicedate, s.unitprice, s.customerid) AS problem,
                -- the line's position within its invoice, in file order, counting
                -- every line (rejected ones too) so keys never shift with the rules
-               row_number() OVER (PARTITION BY btrim(s.invoiceno) COLLATE "C" ORDER BY s.line_no) AS position
+               row_number() OVER (PARTITION BY btrim(s.invoiceno) ORDER BY s.line_no) AS position
         FROM c360.stage_online_retail s WHERE s.load_id = p_load OFFSET 0) x;
   ANALYZE pg_temp.c360_checked;  -- a temp table has no statistics: plans would assume ~1,000 rows
 
   -- An invoice belongs to one customer: a line naming another customer than
   -- the invoice's first accepted line is rejected, never misattributed.
   IF EXISTS (SELECT 1 FROM pg_temp.c360_checked WHERE problem IS NULL
-             GROUP BY order_id HAVING min(customer_id COLLATE "C") <> max(customer_id COLLATE "C")) THEN
+             GROUP BY order_id HAVING min(customer_id) <> max(customer_id)) THEN
     UPDATE pg_temp.c360_checked c
     SET problem = ARRAY['invoice_customer_conflict',
           format('CustomerID %s differs from %s on the first line of invoice %s', quote_literal(c.customer_id), quote_literal(f.first_customer), c.order_id)]
-    FROM (SELECT DISTINCT ON (order_id COLLATE "C") order_id, customer_id AS first_customer
-          FROM pg_temp.c360_checked WHERE problem IS NULL ORDER BY order_id COLLATE "C", line_no) f
+    FROM (SELECT DISTINCT ON (order_id) order_id, customer_id AS first_customer
+          FROM pg_temp.c360_checked WHERE problem IS NULL ORDER BY order_id, line_no) f
     WHERE c.problem IS NULL AND c.order_id = f.order_id AND c.customer_id <> f.first_customer;
   END IF;
 
   -- a customer's country is the one on their latest line
   WITH up AS (
     INSERT INTO c360.customers AS t (customer_id, country, load_id)
-    SELECT DISTINCT ON (customer_id COLLATE "C") customer_id, country, p_load
-    FROM pg_temp.c360_checked WHERE problem IS NULL ORDER BY customer_id COLLATE "C", order_timestamp DESC, line_no DESC
+    SELECT DISTINCT ON (customer_id) customer_id, country, p_load
+    FROM pg_temp.c360_checked WHERE problem IS NULL ORDER BY customer_id, order_timestamp DESC, line_no DESC
     ON CONFLICT (customer_id) DO UPDATE SET country = EXCLUDED.country, load_id = EXCLUDED.load_id
     WHERE t.country IS DISTINCT FROM EXCLUDED.country
     RETURNING t.customer_id)
@@ -182,14 +182,14 @@ BEGIN
   ON CONFLICT DO NOTHING;
 
   INSERT INTO c360.products AS t (product_id, description, load_id)
-  SELECT DISTINCT ON (product_id COLLATE "C") product_id, description, p_load
-  FROM pg_temp.c360_checked WHERE problem IS NULL ORDER BY product_id COLLATE "C", description IS NULL, order_timestamp DESC, line_no DESC
+  SELECT DISTINCT ON (product_id) product_id, description, p_load
+  FROM pg_temp.c360_checked WHERE problem IS NULL ORDER BY product_id, description IS NULL, order_timestamp DESC, line_no DESC
   ON CONFLICT (product_id) DO UPDATE SET description = EXCLUDED.description, load_id = EXCLUDED.load_id
   WHERE EXCLUDED.description IS NOT NULL AND t.description IS DISTINCT FROM EXCLUDED.description;
 
   WITH up AS (
     INSERT INTO c360.orders AS t (order_id, customer_id, order_status, order_date, order_timestamp, load_id)
-    SELECT order_id, min(customer_id COLLATE "C"), CASE WHEN bool_or(is_return) THEN 'cancelled' ELSE 'completed' END,
+    SELECT order_id, min(customer_id), CASE WHEN bool_or(is_return) THEN 'cancelled' ELSE 'completed' END,
            min(order_date), min(order_timestamp), p_load
     FROM pg_temp.c360_checked WHERE problem IS NULL GROUP BY order_id
     ON CONFLICT (order_id) DO UPDATE
