@@ -70,7 +70,7 @@ CREATE TABLE c360.customer_clusters (
     customer_id text PRIMARY KEY,
     cluster     integer NOT NULL,
     as_of       date NOT NULL
-);
+) WITH (fillfactor = 50);  -- rewritten in place by every refresh (c360._write_derived_rows)
 SELECT pg_catalog.pg_extension_config_dump('c360.customer_clusters', '');
 
 -- Step: fit on every customer in customer_metrics (k from the cluster_k
@@ -89,13 +89,13 @@ DECLARE
   model c360.kmeans_model;
   n bigint;
 BEGIN
-  DELETE FROM c360.customer_clusters;
   DELETE FROM c360.cluster_models m WHERE m.as_of = _refresh_clusters.as_of;
   SELECT count(*) INTO customers FROM c360.customer_metrics;
   n_clusters := CASE WHEN k_setting = 'auto' THEN least(c360.setting('cluster_k_max')::integer, customers)
             ELSE k_setting::integer END;
   IF customers < greatest(n_clusters, 2) THEN
     RAISE NOTICE 'c360: % customer(s), too few for % clusters; no clusters this refresh', customers, greatest(n_clusters, 2);
+    DELETE FROM c360.customer_clusters;
     RETURN 0;
   END IF;
   IF k_setting = 'auto' THEN
@@ -111,10 +111,11 @@ BEGIN
   LEFT JOIN (SELECT c360.kmeans_assign(c360.cluster_features(recency_days, frequency, monetary), model) AS cluster,
                     avg(monetary) AS avg_monetary
              FROM c360.customer_metrics GROUP BY 1) a ON a.cluster = g;
-  INSERT INTO c360.customer_clusters
-  SELECT customer_id, c360.kmeans_assign(c360.cluster_features(recency_days, frequency, monetary), model), _refresh_clusters.as_of
+  CREATE TEMP TABLE c360_new_rows ON COMMIT DROP AS
+  SELECT customer_id, c360.kmeans_assign(c360.cluster_features(recency_days, frequency, monetary), model) AS cluster,
+         _refresh_clusters.as_of AS as_of
   FROM c360.customer_metrics;
-  GET DIAGNOSTICS n = ROW_COUNT;
+  n := c360._write_derived_rows('customer_clusters', 'customer_id');
   INSERT INTO c360.cluster_models (as_of, features, k, chosen_by, customers, inertia, silhouette, model)
   SELECT _refresh_clusters.as_of, ARRAY['log1p(recency_days)', 'log1p(frequency)', 'log1p(monetary)'], n_clusters,
          CASE WHEN k_setting = 'auto' THEN 'silhouette' ELSE 'setting' END, customers, s.inertia, s.silhouette, model

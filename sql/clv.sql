@@ -93,7 +93,7 @@ CREATE TABLE c360.customer_clv (
     expected_aov        numeric(19,4),
     predicted_clv_12m   numeric(19,4),
     as_of               date NOT NULL
-);
+) WITH (fillfactor = 50);  -- rewritten in place by every refresh (c360._write_derived_rows)
 SELECT pg_catalog.pg_extension_config_dump('c360.customer_clv', '');
 
 -- Step: BTYD summary in weeks, BG/NBD on every customer, Gamma-Gamma on the
@@ -112,7 +112,6 @@ DECLARE
   gg c360.gamma_gamma_model;
   n bigint;
 BEGIN
-  DELETE FROM c360.customer_clv;
   DELETE FROM c360.clv_models m WHERE m.as_of = _refresh_clv.as_of;
   IF to_regclass('pg_temp.c360_refresh_btyd') IS NOT NULL THEN DROP TABLE pg_temp.c360_refresh_btyd; END IF;  -- quietly: no NOTICE
   CREATE TEMP TABLE c360_refresh_btyd ON COMMIT DROP AS SELECT * FROM c360.btyd_summary(_refresh_clv.as_of, 'week');
@@ -120,6 +119,7 @@ BEGIN
     SELECT c360.bgnbd_fit(s.frequency, s.recency, s.t) INTO bg FROM c360_refresh_btyd s;
   EXCEPTION WHEN invalid_parameter_value THEN
     RAISE NOTICE 'c360: no CLV this refresh: %', SQLERRM;
+    DELETE FROM c360.customer_clv;
     DROP TABLE c360_refresh_btyd;
     RETURN 0;
   END;
@@ -128,15 +128,15 @@ BEGIN
   EXCEPTION WHEN invalid_parameter_value THEN
     RAISE NOTICE 'c360: no expected order value or CLV this refresh: %', SQLERRM;
   END;
-  INSERT INTO c360.customer_clv
-  SELECT s.customer_id, s.frequency, s.recency, s.t,
-         c360.bgnbd_p_alive(bg, s.frequency, s.recency, s.t),
-         c360.bgnbd_expected_purchases(bg, horizon_weeks, s.frequency, s.recency, s.t),
-         c360.gamma_gamma_expected_value(gg, s.frequency, s.monetary),
-         c360.clv(bg, gg, s.frequency, s.recency, s.t, s.monetary, 12, discount, 365.25 / 12 / 7),
-         _refresh_clv.as_of
+  CREATE TEMP TABLE c360_new_rows ON COMMIT DROP AS
+  SELECT s.customer_id, s.frequency, s.recency AS recency_weeks, s.t AS t_weeks,
+         c360.bgnbd_p_alive(bg, s.frequency, s.recency, s.t) AS p_alive,
+         c360.bgnbd_expected_purchases(bg, horizon_weeks, s.frequency, s.recency, s.t) AS expected_orders_90d,
+         c360.gamma_gamma_expected_value(gg, s.frequency, s.monetary)::numeric(19,4) AS expected_aov,
+         c360.clv(bg, gg, s.frequency, s.recency, s.t, s.monetary, 12, discount, 365.25 / 12 / 7)::numeric(19,4) AS predicted_clv_12m,
+         _refresh_clv.as_of AS as_of
   FROM c360_refresh_btyd s;
-  GET DIAGNOSTICS n = ROW_COUNT;
+  n := c360._write_derived_rows('customer_clv', 'customer_id');
   INSERT INTO c360.clv_models (as_of, time_unit, customers, repeat_customers, r, alpha, a, b, p, q, v, converged, bgnbd, gamma_gamma)
   SELECT _refresh_clv.as_of, 'week', (j ->> 'customers')::bigint, (j ->> 'repeat_customers')::bigint,
          (j ->> 'r')::float8, (j ->> 'alpha')::float8, (j ->> 'a')::float8, (j ->> 'b')::float8,

@@ -59,3 +59,4 @@ COMMENT ON FUNCTION c360.rfm_segment_by_rules(integer, integer, integer) IS 'RFM
 
 -- refresh (src/refresh.rs)
 COMMENT ON FUNCTION c360._log_refresh_failure(bigint, timestamptz, text, text) IS 'internal: logs a failed refresh run from a background worker, since the run''s own transaction rolls back';
+COMMENT ON FUNCTION c360._write_derived_rows(text, text) IS 'internal refresh helper: makes a derived per-customer table hold exactly the rows of pg_temp.c360_new_rows, updating changed rows in place';

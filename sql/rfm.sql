@@ -105,7 +105,7 @@ CREATE TABLE c360.customer_metrics (
     frequency        integer NOT NULL,
     monetary         numeric NOT NULL,
     as_of            date NOT NULL
-);
+) WITH (fillfactor = 50);  -- rewritten in place by every refresh (c360._write_derived_rows)
 
 CREATE TABLE c360.rfm_segments (
     customer_id text PRIMARY KEY,
@@ -116,7 +116,7 @@ CREATE TABLE c360.rfm_segments (
     segment     text NOT NULL,
     tier        text NOT NULL,
     as_of       date NOT NULL
-);
+) WITH (fillfactor = 50);  -- rewritten in place by every refresh (c360._write_derived_rows)
 CREATE INDEX rfm_segments_segment_idx ON c360.rfm_segments (segment);
 
 -- The cut points of the last refresh, one row per measure and score: what a
@@ -149,16 +149,14 @@ LANGUAGE plpgsql SET search_path = pg_catalog
 AS $$
 DECLARE n bigint;
 BEGIN
-  DELETE FROM c360.customer_metrics;
-  INSERT INTO c360.customer_metrics
-  SELECT customer_id, min(order_date), max(order_date),
-         as_of - min(order_date), as_of - max(order_date),
-         count(*), sum(revenue), as_of
+  CREATE TEMP TABLE c360_new_rows ON COMMIT DROP AS
+  SELECT customer_id, min(order_date) AS first_order_date, max(order_date) AS last_order_date,
+         as_of - min(order_date) AS tenure_days, as_of - max(order_date) AS recency_days,
+         count(*)::integer AS frequency, sum(revenue) AS monetary, as_of AS as_of
   FROM c360.fact_orders
   WHERE is_sale AND order_date < as_of
   GROUP BY customer_id;
-  GET DIAGNOSTICS n = ROW_COUNT;
-  RETURN n;
+  RETURN c360._write_derived_rows('customer_metrics', 'customer_id');
 END
 $$;
 
@@ -169,9 +167,8 @@ LANGUAGE plpgsql SET search_path = pg_catalog
 AS $$
 DECLARE n bigint;
 BEGIN
-  DELETE FROM c360.rfm_segments;
   DELETE FROM c360.rfm_thresholds;
-  INSERT INTO c360.rfm_segments
+  CREATE TEMP TABLE c360_new_rows ON COMMIT DROP AS
   WITH breaks AS (
     SELECT c360.rfm_breaks(recency_days) AS r, c360.rfm_breaks(frequency) AS f, c360.rfm_breaks(monetary::float8) AS m
     FROM c360.customer_metrics WHERE method = 'quintile'),
@@ -187,9 +184,10 @@ BEGIN
            ntile(5) OVER (ORDER BY frequency, customer_id),
            ntile(5) OVER (ORDER BY monetary, customer_id)
     FROM c360.customer_metrics WHERE method <> 'quintile')
-  SELECT s.customer_id, s.r, s.f, s.m, concat(s.r, s.f, s.m), cell.segment, cell.tier, as_of
+  SELECT s.customer_id, s.r::integer AS r, s.f::integer AS f, s.m::integer AS m, concat(s.r, s.f, s.m) AS rfm_score,
+         cell.segment, cell.tier, as_of AS as_of
   FROM scores s JOIN c360.segment_map() cell USING (r, f, m);
-  GET DIAGNOSTICS n = ROW_COUNT;
+  n := c360._write_derived_rows('rfm_segments', 'customer_id');
 
   -- Each score's value range, measured on the scored customers.
   INSERT INTO c360.rfm_thresholds

@@ -418,3 +418,48 @@ CREATE INDEX fact_orders_customer_idx ON c360.fact_orders (customer_id);
 CREATE INDEX fact_orders_date_idx ON c360.fact_orders (order_date);
 -- Derived, but dumped too: a restored database is complete without a rebuild.
 SELECT pg_catalog.pg_extension_config_dump('c360.fact_orders', '');
+
+------------------------------------------------------------------------------
+-- Derived per-customer tables (customer_metrics, rfm_segments,
+-- customer_clusters, customer_clv) are rewritten by every refresh. Deleting
+-- and re-inserting every row left a dead version per customer and refresh,
+-- and each insert's unique check visited them all until autovacuum came:
+-- refreshes slowed down one after the other. Rows are written in place
+-- instead (changed rows updated, new ones inserted, vanished ones deleted),
+-- into tables with room on each page (fillfactor 50) so the updates are HOT:
+-- no new index entry, no unique check.
+------------------------------------------------------------------------------
+-- Makes c360.<target> hold exactly the rows of pg_temp.c360_new_rows (same
+-- column names), matched on the key column; drops the temp table; returns
+-- its row count.
+CREATE FUNCTION c360._write_derived_rows(target text, key text) RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  all_cols text;
+  set_cols text;
+  t_cols text;
+  s_cols text;
+  n bigint;
+BEGIN
+  SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum),
+         string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) FILTER (WHERE a.attname <> key),
+         string_agg('t.' || quote_ident(a.attname), ', ' ORDER BY a.attnum) FILTER (WHERE a.attname <> key),
+         string_agg('s.' || quote_ident(a.attname), ', ' ORDER BY a.attnum) FILTER (WHERE a.attname <> key)
+  INTO all_cols, set_cols, t_cols, s_cols
+  FROM pg_attribute a
+  WHERE a.attrelid = format('c360.%I', target)::regclass AND a.attnum > 0 AND NOT a.attisdropped;
+  ANALYZE pg_temp.c360_new_rows;
+  EXECUTE format('DELETE FROM c360.%1$I t WHERE NOT EXISTS (SELECT 1 FROM pg_temp.c360_new_rows s WHERE s.%2$I = t.%2$I)',
+                 target, key);
+  EXECUTE format('UPDATE c360.%1$I t SET (%3$s) = ROW(%4$s) FROM pg_temp.c360_new_rows s
+                  WHERE t.%2$I = s.%2$I AND ROW(%5$s) IS DISTINCT FROM ROW(%4$s)',
+                 target, key, set_cols, s_cols, t_cols);
+  EXECUTE format('INSERT INTO c360.%1$I (%3$s) SELECT %3$s FROM pg_temp.c360_new_rows s
+                  WHERE NOT EXISTS (SELECT 1 FROM c360.%1$I t WHERE t.%2$I = s.%2$I)',
+                 target, key, all_cols);
+  SELECT count(*) INTO n FROM pg_temp.c360_new_rows;
+  DROP TABLE pg_temp.c360_new_rows;
+  RETURN n;
+END
+$$;
