@@ -46,18 +46,20 @@ BEGIN
       USING ERRCODE = 'invalid_parameter_value', HINT = 'Use day or week.';
   END IF;
   RETURN QUERY
+  -- Hash aggregates and a hash join only: the first purchase day comes from
+  -- its own GROUP BY rather than a window, which would sort every day.
   WITH days AS (
-    SELECT o.customer_id, o.order_date AS day, sum(o.revenue) AS revenue,
-           row_number() OVER (PARTITION BY o.customer_id ORDER BY o.order_date) AS n
+    SELECT o.customer_id, o.order_date AS day, sum(o.revenue) AS revenue
     FROM c360.fact_orders o
     WHERE o.is_sale AND o.order_date < btyd_summary.as_of
-    GROUP BY o.customer_id, o.order_date)
+    GROUP BY o.customer_id, o.order_date),
+  firsts AS (SELECT d.customer_id, min(d.day) AS first_day FROM days d GROUP BY d.customer_id)
   SELECT d.customer_id, (count(*) - 1)::integer,
-         (max(d.day) - min(d.day)) / unit_days,
-         (btyd_summary.as_of - min(d.day)) / unit_days,
-         coalesce(avg(d.revenue) FILTER (WHERE d.n > 1), 0)
-  FROM days d
-  GROUP BY d.customer_id;
+         (max(d.day) - f.first_day) / unit_days,
+         (btyd_summary.as_of - f.first_day) / unit_days,
+         coalesce(avg(d.revenue) FILTER (WHERE d.day > f.first_day), 0)
+  FROM days d JOIN firsts f ON f.customer_id = d.customer_id
+  GROUP BY d.customer_id, f.first_day;
 END
 $$;
 
