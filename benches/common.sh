@@ -38,3 +38,19 @@ fresh_db() {
   PGOPTIONS="-c client_min_messages=warning" c360_psql -d postgres -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)" -c "CREATE DATABASE $db"
 }
 drop_db() { PGOPTIONS="-c client_min_messages=warning" c360_psql -d postgres -qc "DROP DATABASE IF EXISTS $db WITH (FORCE)"; }
+
+# load_replicated_sql N: SQL that loads the 1x Online Retail file with c360
+# and replicates its typed rows N-1 more times with offset ids (customer_id +
+# k*100000, order ids prefixed Rk-), same dates and products.
+load_replicated_sql() {
+  cat <<SQL
+SELECT c360.import_csv('online_retail', '$dir/online_retail.csv');
+SELECT count(*) FROM c360.ingest();
+INSERT INTO c360.customers SELECT (c.customer_id::int + k * 100000)::text, c.created_at, c.city, c.state, c.country, c.load_id
+  FROM c360.customers c, generate_series(1, $1 - 1) k;
+INSERT INTO c360.orders SELECT 'R' || k || '-' || o.order_id, (o.customer_id::int + k * 100000)::text, o.order_status, o.order_date, o.order_timestamp, o.load_id
+  FROM c360.orders o, generate_series(1, $1 - 1) k;
+INSERT INTO c360.order_items SELECT 'R' || k || '-' || i.order_item_id, 'R' || k || '-' || i.order_id, i.product_id, i.quantity, i.unit_price, i.load_id
+  FROM c360.order_items i, generate_series(1, $1 - 1) k;
+SQL
+}

@@ -88,14 +88,7 @@ for scale in "${scales[@]}"; do
     c360_psql -d "$db" -qtA -v ON_ERROR_STOP=1 >/dev/null <<SQL
 SET client_min_messages = warning;
 CREATE EXTENSION c360; CREATE SCHEMA plain;
-SELECT c360.import_csv('online_retail', '$dir/online_retail.csv');
-SELECT count(*) FROM c360.ingest();
-INSERT INTO c360.customers SELECT (c.customer_id::int + k * 100000)::text, c.created_at, c.city, c.state, c.country, c.load_id
-  FROM c360.customers c, generate_series(1, $scale - 1) k;
-INSERT INTO c360.orders SELECT 'R' || k || '-' || o.order_id, (o.customer_id::int + k * 100000)::text, o.order_status, o.order_date, o.order_timestamp, o.load_id
-  FROM c360.orders o, generate_series(1, $scale - 1) k;
-INSERT INTO c360.order_items SELECT 'R' || k || '-' || i.order_item_id, 'R' || k || '-' || i.order_id, i.product_id, i.quantity, i.unit_price, i.load_id
-  FROM c360.order_items i, generate_series(1, $scale - 1) k;
+$(load_replicated_sql "$scale")
 CREATE TABLE plain.raw ($raw_columns);
 COPY plain.raw FROM '$dir/online_retail.csv' CSV HEADER;
 $(cat benches/plain_sql/cleaning.sql)

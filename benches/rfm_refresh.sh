@@ -21,14 +21,7 @@ log "loading ${scale}x Online Retail"
 c360_psql -d "$db" -qtA -v ON_ERROR_STOP=1 >/dev/null <<SQL
 SET client_min_messages = warning;
 CREATE EXTENSION c360;
-SELECT c360.import_csv('online_retail', '$dir/online_retail.csv');
-SELECT count(*) FROM c360.ingest();
-INSERT INTO c360.customers SELECT (c.customer_id::int + k * 100000)::text, c.created_at, c.city, c.state, c.country, c.load_id
-  FROM c360.customers c, generate_series(1, $scale - 1) k;
-INSERT INTO c360.orders SELECT 'R' || k || '-' || o.order_id, (o.customer_id::int + k * 100000)::text, o.order_status, o.order_date, o.order_timestamp, o.load_id
-  FROM c360.orders o, generate_series(1, $scale - 1) k;
-INSERT INTO c360.order_items SELECT 'R' || k || '-' || i.order_item_id, 'R' || k || '-' || i.order_id, i.product_id, i.quantity, i.unit_price, i.load_id
-  FROM c360.order_items i, generate_series(1, $scale - 1) k;
+$(load_replicated_sql "$scale")
 SELECT count(*) FROM c360.refresh_c360(rebuild_facts => true);
 VACUUM ANALYZE;
 SQL
@@ -58,7 +51,7 @@ for i in $(seq "$runs"); do
   done
   echo "$line"
 done
-check="$(c360_psql -d "$db" -qtA -c "SELECT count(*) FROM public.plain_rfm p JOIN c360.customer_360 c USING (customer_id) WHERE (p.r, p.f, p.m, p.segment) <> (c.r, c.f, c.m, c.segment)")"
+check="$(c360_psql -d "$db" -qtA -c "SELECT count(*) FROM plain.rfm p JOIN c360.customer_360 c USING (customer_id) WHERE (p.r, p.f, p.m, p.segment) <> (c.r, c.f, c.m, c.segment)")"
 echo "sanity: customers where plain SQL and c360 disagree: $check"
 for c in "${order[@]}"; do
   echo "$c: ms $(stats "${times[$c]}"); peak RSS kB $(stats "${rss[$c]}")"
