@@ -93,3 +93,19 @@ $$;
 SELECT run_id, status, error, started_at IS NOT NULL AS has_start FROM c360.refresh_log WHERE status = 'failed';
 SELECT c360.reset_segment_rules();
 SELECT step, rows FROM c360.refresh_c360() WHERE step = 'rfm_segments';
+
+-- A refresh whose statements are planned in parallel (costs that make every
+-- scan parallel) gives exactly the same customers, scores, clusters and CLV.
+CREATE TEMP TABLE serial_result AS SELECT * FROM c360.customer_360;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+SET max_parallel_workers_per_gather = 2;
+SELECT count(*) > 0 AS refreshed FROM c360.refresh_c360();
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+RESET max_parallel_workers_per_gather;
+SELECT (SELECT count(*) FROM (SELECT * FROM c360.customer_360 EXCEPT SELECT * FROM serial_result) a)
+     + (SELECT count(*) FROM (SELECT * FROM serial_result EXCEPT SELECT * FROM c360.customer_360) b) AS differences,
+       (SELECT count(*) FROM serial_result) AS customers;
