@@ -200,7 +200,12 @@ fn read_rules() -> Vec<Rule> {
 }
 
 /// Every problem of the rule set in c360.segment_rules; no rows = usable.
-#[pg_extern(stable, parallel_safe)]
+///
+/// PARALLEL UNSAFE, like the two functions below: they read segment_rules
+/// through SPI, and pgrx runs that read as a command (CommandCounterIncrement)
+/// once the transaction has written — a CREATE TABLE AS, for one, as dbt
+/// builds models — which PostgreSQL refuses inside a parallel plan.
+#[pg_extern(stable, parallel_unsafe)]
 #[search_path(pg_catalog)]
 fn check_segment_rules() -> TableIterator<
     'static,
@@ -232,8 +237,8 @@ fn refuse_broken(resolution: &Resolution) {
 }
 
 /// Every (r, f, m) cell with the segment and tier c360.segment_rules gives
-/// it; errors when the rule set is broken.
-#[pg_extern(stable, parallel_safe)]
+/// it; errors when the rule set is broken. Parallel unsafe: see above.
+#[pg_extern(stable, parallel_unsafe)]
 #[search_path(pg_catalog)]
 fn segment_map() -> TableIterator<
     'static,
@@ -252,8 +257,9 @@ fn segment_map() -> TableIterator<
 }
 
 /// The segment c360.segment_rules gives an R, F, M triple. The rules are
-/// read once per query and kept in the function's call cache.
-#[pg_extern(stable, parallel_safe, strict)]
+/// read once per query and kept in the function's call cache. Parallel
+/// unsafe: see check_segment_rules.
+#[pg_extern(stable, parallel_unsafe, strict)]
 #[search_path(pg_catalog)]
 fn rfm_segment_by_rules(r: i32, f: i32, m: i32, fcinfo: pg_sys::FunctionCallInfo) -> String {
     check_scores(r, f, m);

@@ -104,3 +104,23 @@ RESET parallel_setup_cost;
 RESET parallel_tuple_cost;
 RESET min_parallel_table_scan_size;
 DROP TABLE rfm_values;
+
+-- The rule-reading functions run fine where a transaction has already
+-- written and the planner would go parallel, as in a dbt model's
+-- CREATE TABLE AS (they are parallel unsafe: their SPI read of the rules
+-- would be refused inside a parallel plan).
+CREATE TABLE rfm_cells AS SELECT i FROM generate_series(0, 124) g(i), generate_series(1, 80) copies;
+ANALYZE rfm_cells;
+SET parallel_setup_cost = 0;
+SET parallel_tuple_cost = 0;
+SET min_parallel_table_scan_size = 0;
+CREATE TABLE rfm_cell_segments AS
+SELECT c360.rfm_segment_by_rules(1 + i % 5, 1 + (i / 5) % 5, 1 + i / 25) AS segment FROM rfm_cells;
+RESET parallel_setup_cost;
+RESET parallel_tuple_cost;
+RESET min_parallel_table_scan_size;
+SELECT count(*) AS rows, count(DISTINCT segment) AS segments FROM rfm_cell_segments;
+SELECT p.proname, p.proparallel FROM pg_proc p
+WHERE p.pronamespace = 'c360'::regnamespace AND p.proname IN ('segment_map', 'check_segment_rules', 'rfm_segment_by_rules')
+ORDER BY 1;
+DROP TABLE rfm_cells, rfm_cell_segments;
