@@ -168,10 +168,6 @@ AS $$
 DECLARE n bigint;
 BEGIN
   DELETE FROM c360.rfm_thresholds;
-  -- The rule cells first, on their own: segment_map() reads segment_rules
-  -- through SPI, which PostgreSQL refuses inside a parallel plan once the
-  -- transaction has written, and the statement below may run in parallel.
-  CREATE TEMP TABLE c360_rule_cells ON COMMIT DROP AS SELECT * FROM c360.segment_map();
   CREATE TEMP TABLE c360_new_rows ON COMMIT DROP AS
   WITH breaks AS (
     SELECT c360.rfm_breaks(recency_days) AS r, c360.rfm_breaks(frequency) AS f, c360.rfm_breaks(monetary::float8) AS m
@@ -190,8 +186,7 @@ BEGIN
     FROM c360.customer_metrics WHERE method <> 'quintile')
   SELECT s.customer_id, s.r::integer AS r, s.f::integer AS f, s.m::integer AS m, concat(s.r, s.f, s.m) AS rfm_score,
          cell.segment, cell.tier, as_of AS as_of
-  FROM scores s JOIN pg_temp.c360_rule_cells cell USING (r, f, m);
-  DROP TABLE pg_temp.c360_rule_cells;
+  FROM scores s JOIN c360.segment_map() cell USING (r, f, m);
   n := c360._write_derived_rows('rfm_segments', 'customer_id');
 
   -- Each score's value range, measured on the scored customers.
