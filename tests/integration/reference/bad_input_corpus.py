@@ -77,12 +77,15 @@ class CorpusFile:
 
 
 def common_malformed(f, good):
-    """Reader-level problems every shape gets; `good` is a valid row."""
+    """Reader-level problems every shape gets, ending its file (the last one,
+    an unterminated quote, must be last); `good` is a valid row."""
     f.row(good[:-1], "wrong_field_count")
     f.row(good + ["extra"], "wrong_field_count")
     f.raw(b"bad\xff\xfe," + ",".join(good[1:]).encode(), "invalid_encoding")
     f.raw(b"nul\x00byte," + ",".join(good[1:]).encode(), "nul_byte")
     f.raw(b"", "blank_line")
+    # A stray quote with no closing quote after it.
+    f.raw(('"' + ",".join(good)).encode(), "unterminated_quote")
 
 
 manifest = []
@@ -92,11 +95,6 @@ def emit(f, name):
     f.write(name)
     rejects = ",".join(f"{line}:{reason}" for line, reason in sorted(f.rejects))
     manifest.append((name, f.source, f.records, f.accepted, rejects))
-
-
-def unterminated(f, good):
-    # Last in the file: a stray quote with no closing quote after it.
-    f.raw(('"' + good[0] + "," + ",".join(good[1:])).encode(), "unterminated_quote")
 
 
 # --- customers ---------------------------------------------------------------
@@ -113,7 +111,6 @@ f.row(["BC7", INJECTIONS[4], "Ipoh", "Perak", "Malaysia"], "bad_timestamp")
 f.row(["", "2024-01-01", "Ipoh", "Perak", "Malaysia"], "missing_value")
 f.row(["BC2", "2024-02-01", "Johor Bahru", "Johor", "Malaysia"], "duplicate_key")
 common_malformed(f, ["BC8", "2024-01-01", "Ipoh", "Perak", "Malaysia"])
-unterminated(f, ["BC9", "2024-01-01", "Ipoh", "Perak", "Malaysia"])
 emit(f, "customers.csv")
 
 # --- products ----------------------------------------------------------------
@@ -126,7 +123,6 @@ f.row([big_key, "Home", "Ikea"], "key_too_long")
 f.row(["  ", "Home", "Ikea"], "missing_value")
 f.row(["BP1", "Toys", "Duplo"], "duplicate_key")
 common_malformed(f, ["BP8", "Toys", "Lego"])
-unterminated(f, ["BP9", "Toys", "Lego"])
 emit(f, "products.csv")
 
 # --- orders ------------------------------------------------------------------
@@ -146,7 +142,6 @@ f.row(["BO10", "NOBODY", "completed", "2024-01-10", ""], "unknown_customer")  # 
 f.row(["BO11", "BC4", "completed", "2024-01-10", ""], "unknown_customer")     # its customer was rejected
 f.row(["BO1", "BC1", "completed", "2024-01-10", ""], "duplicate_key")
 common_malformed(f, ["BO12", "BC1", "completed", "2024-01-10", ""])
-unterminated(f, ["BO13", "BC1", "completed", "2024-01-10", ""])
 emit(f, "orders.csv")
 
 # --- order_items -------------------------------------------------------------
@@ -169,7 +164,6 @@ f.row(["BI13", "BO1", "NO-PRODUCT", "1", "1.00"], "unknown_product")   # orphan
 f.row(["BI14", "BO10", "BP1", "1", "1.00"], "unknown_order")           # its order was rejected
 f.row(["BI1", "BO1", "BP1", "2", "19.90"], "duplicate_key")
 common_malformed(f, ["BI15", "BO1", "BP1", "1", "1.00"])
-unterminated(f, ["BI16", "BO1", "BP1", "1", "1.00"])
 emit(f, "order_items.csv")
 
 # --- payments ----------------------------------------------------------------
@@ -186,7 +180,6 @@ f.row(["BY7", "BO1", "cash", "", "2024-01-10"], "missing_value")
 f.row(["BY8", "NO-ORDER", "cash", "1.00", "2024-01-10"], "unknown_order")  # orphan
 f.row(["BY1", "BO1", "cash", "1.00", "2024-01-10"], "duplicate_key")
 common_malformed(f, ["BY9", "BO1", "cash", "1.00", "2024-01-10"])
-unterminated(f, ["BY10", "BO1", "cash", "1.00", "2024-01-10"])
 emit(f, "payments.csv")
 
 # --- online_retail -----------------------------------------------------------
@@ -210,7 +203,6 @@ f.row(["581012", "B22423", "X", "1", "9999-12-31 00:00", "1.00", "17002", "Singa
 f.row(["581013", "B22423", "X", "1", INJECTIONS[1], "1.00", "17002", "Singapore"], "bad_timestamp")
 f.row(["581003", "B22423", "X", "1", ts, "1.00", "17003", "Singapore"], "invoice_customer_conflict")
 common_malformed(f, ["581014", "B22423", "X", "1", ts, "1.00", "17002", "Singapore"])
-unterminated(f, ["581015", "B22423", "X", "1", ts, "1.00", "17002", "Singapore"])
 emit(f, "online_retail.csv")
 
 for source in HEADERS:
