@@ -29,7 +29,8 @@ SELECT round(extract(epoch FROM clock_timestamp()) * 1000 - :t0) AS ms \gset
 SQL
 }
 
-# stats "v1 v2 ...": median, min and max.
+# stats "v1 v2 ...": median, min and max; median "v1 v2 ...": the median.
+median() { printf '%s\n' $1 | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 stats() { printf '%s\n' $1 | sort -n | awk '{a[NR]=$1} END {printf "median %s (min %s, max %s)", a[int((NR+1)/2)], a[1], a[NR]}'; }
 
 # fresh_db NAME: (re)create the benchmark database NAME and make it $db.
@@ -52,5 +53,20 @@ INSERT INTO c360.orders SELECT 'R' || k || '-' || o.order_id, (o.customer_id::in
   FROM c360.orders o, generate_series(1, $1 - 1) k;
 INSERT INTO c360.order_items SELECT 'R' || k || '-' || i.order_item_id, 'R' || k || '-' || i.order_id, i.product_id, i.quantity, i.unit_price, i.load_id
   FROM c360.order_items i, generate_series(1, $1 - 1) k;
+SQL
+}
+
+# load_scale_db NAME N: database NAME (made $db) with N x Online Retail
+# (load_replicated_sql), derived tables refreshed, vacuumed and analyzed.
+load_scale_db() {
+  online_retail_copy
+  fresh_db "$1"
+  log "loading ${2}x Online Retail into $1"
+  c360_psql -d "$db" -qtA -v ON_ERROR_STOP=1 >/dev/null <<SQL
+SET client_min_messages = warning;
+CREATE EXTENSION c360;
+$(load_replicated_sql "$2")
+SELECT count(*) FROM c360.refresh_c360(rebuild_facts => true);
+VACUUM ANALYZE;
 SQL
 }

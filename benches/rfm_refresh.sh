@@ -9,22 +9,12 @@
 #   refresh_full   c360.refresh_c360(rebuild_facts => true): facts rebuilt too
 #   plain_sql      benches/plain_sql/rfm_pipeline.sql from the typed tables
 #   lower_bound    one GROUP BY customer_id scan of fact_sales (R, F, M only)
-#   score_c360     cut points + scores on customer_metrics: rfm_breaks + rfm_score
-#   score_sql      the same with percentile_cont + CASE
+# (RFM scoring alone, c360 against percentile_cont + CASE: rfm_scoring.sh.)
 # usage: bash benches/rfm_refresh.sh [scale] [runs]   (not part of make test)
 set -euo pipefail
 scale="${1:-10}"; runs="${2:-5}"
 source "$(dirname "$0")/common.sh"
-online_retail_copy
-fresh_db c360_bench_rfm
-log "loading ${scale}x Online Retail"
-c360_psql -d "$db" -qtA -v ON_ERROR_STOP=1 >/dev/null <<SQL
-SET client_min_messages = warning;
-CREATE EXTENSION c360;
-$(load_replicated_sql "$scale")
-SELECT count(*) FROM c360.refresh_c360(rebuild_facts => true);
-VACUUM ANALYZE;
-SQL
+load_scale_db c360_bench_rfm "$scale"
 c360_psql -d "$db" -qtA -c "SELECT format('data: %s sale lines, %s sale orders, %s customers', (SELECT count(*) FROM c360.fact_sales WHERE is_sale), (SELECT count(*) FROM c360.fact_orders WHERE is_sale), (SELECT count(*) FROM c360.customer_metrics))"
 
 plain="$(cat benches/plain_sql/rfm_pipeline.sql)"
@@ -33,14 +23,8 @@ declare -A cases=(
   [refresh_full]="SELECT count(*) FROM c360.refresh_c360(rebuild_facts => true);"
   [plain_sql]="$plain"
   [lower_bound]="CREATE TEMP TABLE floor AS SELECT customer_id, max(order_date) AS last_purchase, count(DISTINCT order_id) AS frequency, sum(revenue) AS monetary FROM c360.fact_sales WHERE is_sale GROUP BY customer_id;"
-  [score_c360]="CREATE TEMP TABLE s AS WITH b AS (SELECT c360.rfm_breaks(recency_days) r, c360.rfm_breaks(frequency) f, c360.rfm_breaks(monetary::float8) m FROM c360.customer_metrics)
-    SELECT customer_id, c360.rfm_score(recency_days, b.r, true) r, c360.rfm_score(frequency, b.f) f, c360.rfm_score(monetary::float8, b.m) m FROM c360.customer_metrics, b;"
-  [score_sql]="CREATE TEMP TABLE s AS WITH b AS (SELECT percentile_cont(ARRAY[0.2,0.4,0.6,0.8]) WITHIN GROUP (ORDER BY recency_days) r, percentile_cont(ARRAY[0.2,0.4,0.6,0.8]) WITHIN GROUP (ORDER BY frequency) f, percentile_cont(ARRAY[0.2,0.4,0.6,0.8]) WITHIN GROUP (ORDER BY monetary::float8) m FROM c360.customer_metrics)
-    SELECT customer_id, CASE WHEN recency_days < b.r[1] THEN 5 WHEN recency_days < b.r[2] THEN 4 WHEN recency_days < b.r[3] THEN 3 WHEN recency_days < b.r[4] THEN 2 ELSE 1 END r,
-      CASE WHEN frequency > b.f[4] THEN 5 WHEN frequency > b.f[3] THEN 4 WHEN frequency > b.f[2] THEN 3 WHEN frequency > b.f[1] THEN 2 ELSE 1 END f,
-      CASE WHEN monetary::float8 > b.m[4] THEN 5 WHEN monetary::float8 > b.m[3] THEN 4 WHEN monetary::float8 > b.m[2] THEN 3 WHEN monetary::float8 > b.m[1] THEN 2 ELSE 1 END m FROM c360.customer_metrics, b;"
 )
-order=(refresh refresh_full plain_sql lower_bound score_c360 score_sql)
+order=(refresh refresh_full plain_sql lower_bound)
 declare -A times rss
 for i in $(seq "$runs"); do
   line="run $i:"

@@ -7,6 +7,15 @@
 -- Hand-written because pgrx 0.18's #[pg_aggregate] declares a wrong
 -- deserialize signature for internal states (pgrx #2351).
 ------------------------------------------------------------------------------
+-- The two functions called once per row are hand-written fmgr functions in
+-- src/rfm/mod.rs (pgrx's per-call argument handling cost more than the work).
+CREATE FUNCTION c360.rfm_breaks_transition(state internal, value float8) RETURNS internal
+    LANGUAGE c IMMUTABLE PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'c360_rfm_breaks_transition';
+CREATE FUNCTION c360.rfm_score(value float8, breaks float8[], lower_is_better boolean DEFAULT false) RETURNS integer
+    LANGUAGE c IMMUTABLE STRICT PARALLEL SAFE
+    AS 'MODULE_PATHNAME', 'c360_rfm_score';
+
 CREATE AGGREGATE c360.rfm_breaks(value float8) (
     SFUNC = c360.rfm_breaks_transition,
     STYPE = internal,

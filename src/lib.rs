@@ -12,6 +12,7 @@ pub mod aggregate;
 pub mod cluster;
 pub mod clv;
 pub mod customer_360;
+pub mod fmgr;
 pub mod ingest;
 pub mod kpi;
 pub mod model_type;

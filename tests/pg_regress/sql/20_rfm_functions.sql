@@ -38,6 +38,21 @@ SELECT c360.rfm_score(NULL, '{1,2}') IS NULL AS null_value, c360.rfm_score(1, NU
 -- Breaks must be ascending and non-NULL.
 SELECT c360.rfm_score(1, '{3,2,1}');
 SELECT c360.rfm_score(1, '{1,NULL}');
+-- rfm_score keeps the last cut points it parsed; rows that bring other
+-- cut points (per-group breaks, here a different array on every row, some
+-- long enough to be stored compressed) are scored against their own: it
+-- agrees with counting the cut points directly, row by row.
+CREATE TEMP TABLE varying_breaks AS
+SELECT i, (i % 7)::float8 * 3 AS v,
+       ARRAY(SELECT (g + i % 3)::float8 FROM generate_series(1, CASE WHEN i % 5 = 0 THEN 3000 ELSE 4 END) g) AS breaks
+FROM generate_series(1, 200) i;
+SELECT count(*) FILTER (WHERE pg_column_compression(breaks) IS NOT NULL) > 0 AS some_compressed,
+       count(*) FILTER (WHERE c360.rfm_score(v, breaks) <> 1 + (SELECT count(*) FROM unnest(breaks) b WHERE v > b)
+                          OR c360.rfm_score(v, breaks, true) <> 1 + (SELECT count(*) FROM unnest(breaks) b WHERE v < b)) AS disagreements,
+       count(DISTINCT c360.rfm_score(v, breaks)) > 3 AS several_scores
+FROM varying_breaks;
+-- A bad array after good ones is still refused.
+SELECT c360.rfm_score(1, b) FROM (VALUES (1, '{1,2}'::float8[]), (2, '{2,1}')) t(i, b) ORDER BY i;
 
 -- The default segment grid of SPEC §5 (on R and F; M does not change it).
 SELECT r, string_agg(c360.rfm_segment(r, f, 3), ' | ' ORDER BY f) AS "f = 1 | 2 | 3 | 4 | 5"
