@@ -34,6 +34,31 @@ CREATE AGGREGATE c360.gamma_gamma_fit(frequency float8, monetary numeric) (
 -- monetary = mean revenue of the repeat purchase days (0 without any).
 -- A plain GROUP BY customer_id over order-grain rows (Citus-friendly).
 ------------------------------------------------------------------------------
+-- Per customer in one pass: the distinct purchase days and the revenue of
+-- the first (c360._purchase_days / _first_day_revenue share one Rust state,
+-- src/clv/mod.rs), next to PostgreSQL's min, max and sum. The mean of the
+-- repeat days is (all revenue - first-day revenue) / (days - 1).
+CREATE FUNCTION c360._purchase_days_transition(state internal, day date, revenue numeric) RETURNS internal
+    LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'c360_purchase_days_transition';
+CREATE FUNCTION c360._purchase_days_final(state internal) RETURNS integer
+    LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'c360_purchase_days_final';
+CREATE FUNCTION c360._first_day_revenue_final(state internal) RETURNS numeric
+    LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'c360_first_day_revenue_final';
+CREATE AGGREGATE c360._purchase_days(day date, revenue numeric) (
+    SFUNC = c360._purchase_days_transition,
+    STYPE = internal,
+    FINALFUNC = c360._purchase_days_final,
+    FINALFUNC_MODIFY = READ_ONLY,
+    PARALLEL = SAFE
+);
+CREATE AGGREGATE c360._first_day_revenue(day date, revenue numeric) (
+    SFUNC = c360._purchase_days_transition,
+    STYPE = internal,
+    FINALFUNC = c360._first_day_revenue_final,
+    FINALFUNC_MODIFY = READ_ONLY,
+    PARALLEL = SAFE
+);
+
 CREATE FUNCTION c360.btyd_summary(as_of date, time_unit text DEFAULT 'week')
 RETURNS TABLE (customer_id text, frequency integer, recency float8, t float8, monetary numeric)
 LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog
@@ -46,20 +71,18 @@ BEGIN
       USING ERRCODE = 'invalid_parameter_value', HINT = 'Use day or week.';
   END IF;
   RETURN QUERY
-  -- Hash aggregates and a hash join only: the first purchase day comes from
-  -- its own GROUP BY rather than a window, which would sort every day.
-  WITH days AS (
-    SELECT o.customer_id, o.order_date AS day, sum(o.revenue) AS revenue
+  WITH per_customer AS (
+    SELECT o.customer_id, min(o.order_date) AS first_day, max(o.order_date) AS last_day,
+           c360._purchase_days(o.order_date, o.revenue) AS days, sum(o.revenue) AS revenue,
+           c360._first_day_revenue(o.order_date, o.revenue) AS first_day_revenue
     FROM c360.fact_orders o
     WHERE o.is_sale AND o.order_date < btyd_summary.as_of
-    GROUP BY o.customer_id, o.order_date),
-  firsts AS (SELECT d.customer_id, min(d.day) AS first_day FROM days d GROUP BY d.customer_id)
-  SELECT d.customer_id, (count(*) - 1)::integer,
-         (max(d.day) - f.first_day) / unit_days,
-         (btyd_summary.as_of - f.first_day) / unit_days,
-         coalesce(avg(d.revenue) FILTER (WHERE d.day > f.first_day), 0)
-  FROM days d JOIN firsts f ON f.customer_id = d.customer_id
-  GROUP BY d.customer_id, f.first_day;
+    GROUP BY o.customer_id)
+  SELECT p.customer_id, p.days - 1,
+         (p.last_day - p.first_day) / unit_days,
+         (btyd_summary.as_of - p.first_day) / unit_days,
+         CASE WHEN p.days > 1 THEN (p.revenue - p.first_day_revenue) / (p.days - 1) ELSE 0 END
+  FROM per_customer p;
 END
 $$;
 
@@ -172,6 +195,11 @@ COMMENT ON FUNCTION c360.bgnbd_p_alive(c360.bgnbd_model, float8, float8, float8)
 COMMENT ON FUNCTION c360.bgnbd_expected_purchases(c360.bgnbd_model, float8, float8, float8, float8) IS 'expected purchases in the next horizon time units, given frequency, recency and t (BG/NBD conditional expectation)';
 COMMENT ON FUNCTION c360.gamma_gamma_expected_value(c360.gamma_gamma_model, float8, numeric) IS 'expected average order value given frequency and the mean value of the repeat purchases (the population mean for frequency 0); numeric, 4 decimals';
 COMMENT ON FUNCTION c360.clv(c360.bgnbd_model, c360.gamma_gamma_model, float8, float8, float8, numeric, integer, float8, float8) IS 'customer lifetime value over months (default 12): expected value per order times expected orders per month, discounted monthly (default 1%); units_per_month converts months to the models time unit (default 4.348125 weeks); numeric, 4 decimals';
+COMMENT ON AGGREGATE c360._purchase_days(date, numeric) IS 'internal (btyd_summary): number of distinct purchase days';
+COMMENT ON AGGREGATE c360._first_day_revenue(date, numeric) IS 'internal (btyd_summary): revenue of the first purchase day (sum of its non-NULL revenues)';
+COMMENT ON FUNCTION c360._purchase_days_transition(internal, date, numeric) IS 'internal: transition function of c360._purchase_days and c360._first_day_revenue';
+COMMENT ON FUNCTION c360._purchase_days_final(internal) IS 'internal: final function of c360._purchase_days';
+COMMENT ON FUNCTION c360._first_day_revenue_final(internal) IS 'internal: final function of c360._first_day_revenue';
 COMMENT ON FUNCTION c360.btyd_summary(date, text) IS 'per customer with a sale before as_of: frequency (purchase days - 1), recency (last - first purchase day), t (as_of - first purchase day) in days or weeks, monetary (mean revenue of the repeat purchase days)';
 COMMENT ON FUNCTION c360._refresh_clv(date) IS 'refresh step: fits BG/NBD and Gamma-Gamma and scores every customer';
 

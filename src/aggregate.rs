@@ -5,7 +5,7 @@ use pgrx::prelude::*;
 use pgrx::{Internal, PgMemoryContexts};
 
 /// The memory context aggregate states must live in (they outlive a row).
-fn aggregate_context(fcinfo: pg_sys::FunctionCallInfo, caller: &str, aggregate: &str) -> PgMemoryContexts {
+pub fn aggregate_context(fcinfo: pg_sys::FunctionCallInfo, caller: &str, aggregate: &str) -> PgMemoryContexts {
     let mut context = std::ptr::null_mut();
     // SAFETY: fcinfo is the live call info PostgreSQL passed to this function.
     if unsafe { pg_sys::AggCheckCallContext(fcinfo, &mut context) } == 0 {

@@ -8,9 +8,11 @@
 //! refresh step that scores c360's own customers are in sql/clv.sql.
 pub mod bgnbd;
 pub mod gamma_gamma;
+pub mod purchase_days;
 pub mod special;
 
 use crate::aggregate;
+use crate::fmgr;
 use crate::points::Points;
 use crate::sql_errors::raise;
 use pgrx::prelude::*;
@@ -246,4 +248,103 @@ fn clv(
         before = by_now;
     }
     money(total, "clv")
+}
+
+/// State shared by `c360._purchase_days` and `c360._first_day_revenue` (same
+/// transition, read-only finals, so PostgreSQL keeps one state for both):
+/// a customer's purchase days and the revenue of the first of them, a
+/// numeric kept in the aggregate's memory.
+#[derive(Default)]
+struct DaysState {
+    days: purchase_days::PurchaseDays,
+    first_day_revenue: Option<pg_sys::Datum>,
+}
+
+const DAYS_AGGREGATE: &str = "c360._purchase_days";
+
+/// A copy of a numeric datum (detoasted) in `context`.
+unsafe fn copy_numeric(context: pg_sys::MemoryContext, value: pg_sys::Datum) -> pg_sys::Datum {
+    // SAFETY: value is a non-NULL numeric datum; the copy is allocated in context.
+    unsafe {
+        let detoasted = pg_sys::pg_detoast_datum(value.cast_mut_ptr());
+        let len = pgrx::varlena::varsize_any(detoasted);
+        let copy = pg_sys::MemoryContextAlloc(context, len);
+        std::ptr::copy_nonoverlapping(detoasted.cast::<u8>(), copy.cast::<u8>(), len);
+        pg_sys::Datum::from(copy)
+    }
+}
+
+fmgr::finfo_v1!(pg_finfo_c360_purchase_days_transition);
+
+/// Transition of `_purchase_days(day, revenue)` / `_first_day_revenue`:
+/// hand-written fmgr function (one call per order row in the refresh).
+#[pg_guard]
+#[unsafe(no_mangle)]
+pub unsafe extern "C-unwind" fn c360_purchase_days_transition(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    // SAFETY: PostgreSQL calls this with its three declared arguments.
+    let (state, day, revenue) = unsafe { (fmgr::arg(fcinfo, 0), fmgr::arg(fcinfo, 1), fmgr::arg(fcinfo, 2)) };
+    let mut state = Internal::from(state);
+    // SAFETY: every state of these aggregates is a DaysState.
+    if unsafe { aggregate::state_mut::<DaysState>(&mut state) }.is_none() {
+        state = aggregate::new_state(fcinfo, "_purchase_days_transition", DAYS_AGGREGATE, DaysState::default());
+    }
+    let s = unsafe { aggregate::state_mut::<DaysState>(&mut state) }.expect("state was just made");
+    if let Some(day) = day {
+        // A date datum is its day number (int32).
+        let rank = s.days.add(day.value() as i32);
+        let context = || aggregate::aggregate_context(fcinfo, "_purchase_days_transition", DAYS_AGGREGATE).value();
+        // SAFETY: first_day_revenue, when set, is a numeric this state allocated in the aggregate context.
+        unsafe {
+            match (rank, revenue, s.first_day_revenue) {
+                (purchase_days::DayRank::NewFirst, revenue, old) => {
+                    if let Some(old) = old {
+                        pg_sys::pfree(old.cast_mut_ptr());
+                    }
+                    s.first_day_revenue = revenue.map(|r| copy_numeric(context(), r));
+                }
+                (purchase_days::DayRank::OnFirst, Some(revenue), None) => {
+                    s.first_day_revenue = Some(copy_numeric(context(), revenue));
+                }
+                (purchase_days::DayRank::OnFirst, Some(revenue), Some(old)) => {
+                    let addend = pg_sys::pg_detoast_datum(revenue.cast_mut_ptr());
+                    let sum = pgrx::PgMemoryContexts::For(context()).switch_to(|_| {
+                        pg_sys::numeric_add_opt_error(old.cast_mut_ptr(), addend.cast(), std::ptr::null_mut())
+                    });
+                    pg_sys::pfree(old.cast_mut_ptr());
+                    s.first_day_revenue = Some(pg_sys::Datum::from(sum));
+                }
+                _ => {}
+            }
+        }
+    }
+    state.unwrap().expect("a state")
+}
+
+fmgr::finfo_v1!(pg_finfo_c360_purchase_days_final);
+
+/// Final of `_purchase_days`: the number of distinct purchase days (0 for no rows).
+#[pg_guard]
+#[unsafe(no_mangle)]
+pub unsafe extern "C-unwind" fn c360_purchase_days_final(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    // SAFETY: the argument is this aggregate's state (a DaysState) or NULL.
+    let days = unsafe { fmgr::arg(fcinfo, 0) }
+        .map(|state| unsafe { (*state.cast_mut_ptr::<DaysState>()).days.distinct() })
+        .unwrap_or(0);
+    pg_sys::Datum::from(i32::try_from(days).unwrap_or(i32::MAX))
+}
+
+fmgr::finfo_v1!(pg_finfo_c360_first_day_revenue_final);
+
+/// Final of `_first_day_revenue`: the revenue of the first purchase day
+/// (NULL for no rows or no non-NULL revenue on that day).
+#[pg_guard]
+#[unsafe(no_mangle)]
+pub unsafe extern "C-unwind" fn c360_first_day_revenue_final(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    // SAFETY: the argument is this aggregate's state (a DaysState) or NULL;
+    // PostgreSQL copies a final value that lives in the aggregate context.
+    let revenue = unsafe { fmgr::arg(fcinfo, 0) }.and_then(|state| unsafe { (*state.cast_mut_ptr::<DaysState>()).first_day_revenue });
+    match revenue {
+        Some(revenue) => revenue,
+        None => unsafe { pgrx::fcinfo::pg_return_null(fcinfo) },
+    }
 }

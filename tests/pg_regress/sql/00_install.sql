@@ -32,6 +32,7 @@ WHERE p.pronamespace = 'c360'::regnamespace
         'version', 'check_value', 'online_retail_line_problem', 'order_line_problem', 'normalize_customer_id',
         'rfm_breaks_transition', 'rfm_breaks_transition_bins', 'rfm_breaks_combine',
         'rfm_breaks_serialize', 'rfm_breaks_deserialize', 'rfm_breaks_final',
+        '_purchase_days_transition', '_purchase_days_final', '_first_day_revenue_final',
         'rfm_score', 'rfm_segment', 'rfm_tier', 'segment_rule_defaults',
         'kmeans_fit_transition', 'kmeans_fit_transition_options', 'kmeans_select_k_transition',
         'kmeans_select_k_transition_options', 'kmeans_combine', 'kmeans_serialize', 'kmeans_deserialize',

@@ -130,6 +130,38 @@ CREATE TEMP TABLE before AS SELECT customer_id, expected_orders_90d FROM c360.cu
 SELECT step, rows FROM c360.refresh_c360() WHERE step = 'clv';
 SELECT bool_and(c.expected_orders_90d >= b.expected_orders_90d) AND bool_or(c.expected_orders_90d > b.expected_orders_90d) AS longer_horizon_more_orders
 FROM c360.customer_360 c JOIN before b USING (customer_id);
+-- The BTYD summary equals its definition written plainly: purchases merged
+-- per day, frequency = days - 1, monetary = mean revenue of the days after
+-- the first. Some customers get a second order on their first day and one a
+-- later order on an earlier day, so the first day's revenue is a sum and the
+-- first day changes along the way.
+INSERT INTO c360.orders (order_id, customer_id, order_status, order_date, order_timestamp, load_id)
+SELECT 'X' || customer_id, customer_id, 'completed', min(order_date), min(order_date) + time '18:00', 0
+FROM c360.orders WHERE customer_id IN ('C2', 'C3', 'C5', 'C8', 'C13') GROUP BY customer_id
+UNION ALL SELECT 'Y21', 'C21', 'completed', date '2023-12-01', date '2023-12-01' + time '09:00', 0;
+INSERT INTO c360.order_items (order_item_id, order_id, product_id, quantity, unit_price, load_id)
+SELECT order_id || ':1', order_id, 'P1', 3, 12.345, 0 FROM c360.orders WHERE order_id ~ '^[XY]';
+SELECT count(*) FROM c360.refresh_c360(rebuild_facts => true) WHERE step = 'facts';
+WITH days AS (
+  SELECT customer_id, order_date AS day, sum(revenue) AS revenue FROM c360.fact_orders
+  WHERE is_sale AND order_date < date '2025-01-01' GROUP BY 1, 2),
+reference AS (
+  SELECT d.customer_id, (count(*) - 1)::integer AS frequency, (max(d.day) - f.first_day) / 7.0 AS recency,
+         (date '2025-01-01' - f.first_day) / 7.0 AS t, coalesce(avg(d.revenue) FILTER (WHERE d.day > f.first_day), 0) AS monetary
+  FROM days d JOIN (SELECT customer_id, min(day) AS first_day FROM days GROUP BY 1) f USING (customer_id)
+  GROUP BY d.customer_id, f.first_day)
+SELECT count(*) AS customers,
+       count(*) FILTER (WHERE (r.frequency, r.recency, r.t, r.monetary) IS DISTINCT FROM (s.frequency, s.recency, s.t, s.monetary)) AS differences
+FROM reference r FULL JOIN c360.btyd_summary('2025-01-01', 'week') s USING (customer_id);
+-- Its per-customer aggregates on their own: rows in any order, NULL revenue
+-- ignored (NULL when the first day has none), NULL days skipped, no rows.
+SELECT c360._purchase_days(d, r) AS days, c360._first_day_revenue(d, r) AS first_day_revenue
+FROM (VALUES (date '2024-03-05', 5.5), ('2024-03-01', NULL), ('2024-03-05', 1), ('2024-03-01', 2.25),
+             ('2024-03-01', 0.005), (NULL, 100), ('2024-03-09', 7)) v(d, r);
+SELECT c360._purchase_days(d, r) AS days, c360._first_day_revenue(d, r) IS NULL AS no_first_day_revenue
+FROM (VALUES (date '2024-03-05', 5.5), ('2024-03-01', NULL)) v(d, r);
+SELECT c360._purchase_days(d, r) AS days, c360._first_day_revenue(d, r) IS NULL AS no_revenue
+FROM (VALUES (date '2024-03-05', 5.5)) v(d, r) WHERE false;
 -- The BTYD summary helper, in days.
 SELECT customer_id, frequency, recency, t, monetary FROM c360.btyd_summary('2025-01-01', 'day') ORDER BY customer_id LIMIT 3;
 SELECT * FROM c360.btyd_summary('2025-01-01', 'month');
