@@ -87,6 +87,7 @@ DECLARE
   customers bigint;
   n_clusters integer;
   model c360.kmeans_model;
+  cluster_order integer[];
   n bigint;
 BEGIN
   DELETE FROM c360.cluster_models m WHERE m.as_of = _refresh_clusters.as_of;
@@ -106,15 +107,20 @@ BEGIN
     SELECT c360.kmeans_fit(c360.cluster_features(recency_days, frequency, monetary), n_clusters, 10, 300, 1e-4, seed, true)
       INTO model FROM c360.customer_metrics;
   END IF;
-  SELECT c360.kmeans_reorder(model, array_agg(g ORDER BY a.avg_monetary NULLS FIRST, g)) INTO model
-  FROM generate_series(1, n_clusters) g
-  LEFT JOIN (SELECT c360.kmeans_assign(c360.cluster_features(recency_days, frequency, monetary), model) AS cluster,
-                    avg(monetary) AS avg_monetary
-             FROM c360.customer_metrics GROUP BY 1) a ON a.cluster = g;
-  CREATE TEMP TABLE c360_new_rows ON COMMIT DROP AS
-  SELECT customer_id, c360.kmeans_assign(c360.cluster_features(recency_days, frequency, monetary), model) AS cluster,
-         _refresh_clusters.as_of AS as_of
+  -- One assignment pass; clusters are then renumbered by average monetary,
+  -- lowest first, in the model (kmeans_reorder) and in the rows alike.
+  IF to_regclass('pg_temp.c360_assigned') IS NOT NULL THEN DROP TABLE pg_temp.c360_assigned; END IF;
+  CREATE TEMP TABLE c360_assigned ON COMMIT DROP AS
+  SELECT customer_id, c360.kmeans_assign(c360.cluster_features(recency_days, frequency, monetary), model) AS cluster, monetary
   FROM c360.customer_metrics;
+  SELECT array_agg(g ORDER BY a.avg_monetary NULLS FIRST, g) INTO cluster_order
+  FROM generate_series(1, n_clusters) g
+  LEFT JOIN (SELECT cluster, avg(monetary) AS avg_monetary FROM c360_assigned GROUP BY 1) a ON a.cluster = g;
+  model := c360.kmeans_reorder(model, cluster_order);
+  CREATE TEMP TABLE c360_new_rows ON COMMIT DROP AS
+  SELECT customer_id, array_position(cluster_order, cluster) AS cluster, _refresh_clusters.as_of AS as_of
+  FROM c360_assigned;
+  DROP TABLE c360_assigned;
   n := c360._write_derived_rows('customer_clusters', 'customer_id');
   INSERT INTO c360.cluster_models (as_of, features, k, chosen_by, customers, inertia, silhouette, model)
   SELECT _refresh_clusters.as_of, ARRAY['log1p(recency_days)', 'log1p(frequency)', 'log1p(monetary)'], n_clusters,
