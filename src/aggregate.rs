@@ -5,7 +5,7 @@ use pgrx::prelude::*;
 use pgrx::{Internal, PgMemoryContexts};
 
 /// The memory context aggregate states must live in (they outlive a row).
-pub fn aggregate_context(fcinfo: pg_sys::FunctionCallInfo, caller: &str, aggregate: &str) -> PgMemoryContexts {
+pub(crate) fn aggregate_context(fcinfo: pg_sys::FunctionCallInfo, caller: &str, aggregate: &str) -> PgMemoryContexts {
     let mut context = std::ptr::null_mut();
     // SAFETY: fcinfo is the live call info PostgreSQL passed to this function.
     if unsafe { pg_sys::AggCheckCallContext(fcinfo, &mut context) } == 0 {
@@ -33,6 +33,25 @@ pub fn new_state<T>(fcinfo: pg_sys::FunctionCallInfo, caller: &str, aggregate: &
 pub unsafe fn state_mut<T>(state: &mut Internal) -> Option<&mut T> {
     // SAFETY: guaranteed by the caller.
     unsafe { state.get_mut::<T>() }
+}
+
+/// The state's value, made from `T::default()` in the aggregate's memory
+/// context on the first row: what every transition function starts with.
+///
+/// # Safety
+/// Every non-NULL state of the aggregate must have been made by `new_state`
+/// or this function with a `T`.
+pub unsafe fn state_or_default<'a, T: Default>(
+    state: &'a mut Internal,
+    fcinfo: pg_sys::FunctionCallInfo,
+    caller: &str,
+    aggregate: &str,
+) -> &'a mut T {
+    // SAFETY (both): guaranteed by the caller.
+    if unsafe { state_mut::<T>(state) }.is_none() {
+        *state = new_state(fcinfo, caller, aggregate, T::default());
+    }
+    unsafe { state_mut::<T>(state) }.expect("state was just made")
 }
 
 /// A state that parallel workers hand to the leader as bytes and that

@@ -34,18 +34,17 @@ pub fn float8(datum: pg_sys::Datum) -> f64 {
     f64::from_bits(datum.value() as u64)
 }
 
-/// The call site's cache (`fn_extra`), made with `T::default()` on first use
-/// and dropped when the query's function memory (`fn_mcxt`) goes away.
+/// The call site's cache (`fn_extra`), made by `init` on first use and
+/// dropped when the query's function memory (`fn_mcxt`) goes away.
 ///
 /// # Safety
 /// `fcinfo` is the live call info, and this call site only ever caches a `T`.
-pub unsafe fn call_cache<'a, T: Default>(fcinfo: pg_sys::FunctionCallInfo) -> &'a mut T {
+pub unsafe fn call_cache<'a, T>(fcinfo: pg_sys::FunctionCallInfo, init: impl FnOnce() -> T) -> &'a mut T {
     // SAFETY: flinfo lives as long as the query; fn_extra is ours to use.
     unsafe {
         let flinfo = (*fcinfo).flinfo;
         if (*flinfo).fn_extra.is_null() {
-            (*flinfo).fn_extra =
-                pgrx::PgMemoryContexts::For((*flinfo).fn_mcxt).leak_and_drop_on_delete(T::default()).cast();
+            (*flinfo).fn_extra = pgrx::PgMemoryContexts::For((*flinfo).fn_mcxt).leak_and_drop_on_delete(init()).cast();
         }
         &mut *((*flinfo).fn_extra as *mut T)
     }

@@ -124,10 +124,8 @@ fn add_row(
     k_range: Option<(usize, usize)>,
     fcinfo: pg_sys::FunctionCallInfo,
 ) -> Internal {
-    if state_mut(&mut state).is_none() {
-        state = aggregate::new_state(fcinfo, "kmeans transition", AGGREGATE, FitState::default());
-    }
-    let fit = state_mut(&mut state).expect("state was just made");
+    // SAFETY: every k-means state is a FitState.
+    let fit: &mut FitState = unsafe { aggregate::state_or_default(&mut state, fcinfo, "kmeans transition", AGGREGATE) };
     fit.set_parameters(options, k_range);
     let Some(features) = features else { return state };
     let Ok(row) = features.as_slice() else {

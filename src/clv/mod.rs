@@ -67,10 +67,9 @@ fn rows_mut(state: &mut Internal) -> Option<&mut Points> {
 }
 
 fn add_row(mut state: Internal, row: &[f64], fcinfo: pg_sys::FunctionCallInfo) -> Internal {
-    if rows_mut(&mut state).is_none() {
-        state = aggregate::new_state(fcinfo, "BTYD transition", AGGREGATE, Points::default());
-    }
-    if let Err(e) = rows_mut(&mut state).expect("state was just made").push(row) {
+    // SAFETY: every BTYD fit state is Points.
+    let rows: &mut Points = unsafe { aggregate::state_or_default(&mut state, fcinfo, "BTYD transition", AGGREGATE) };
+    if let Err(e) = rows.push(row) {
         invalid(format!("BTYD fit: {e}"), BTYD_HINT)
     }
     state
@@ -295,10 +294,8 @@ pub unsafe extern "C-unwind" fn c360_purchase_days_transition(fcinfo: pg_sys::Fu
     let (state, day, revenue) = unsafe { (fmgr::arg(fcinfo, 0), fmgr::arg(fcinfo, 1), fmgr::arg(fcinfo, 2)) };
     let mut state = Internal::from(state);
     // SAFETY: every state of these aggregates is a DaysState.
-    if unsafe { aggregate::state_mut::<DaysState>(&mut state) }.is_none() {
-        state = aggregate::new_state(fcinfo, "_purchase_days_transition", DAYS_AGGREGATE, DaysState::default());
-    }
-    let s = unsafe { aggregate::state_mut::<DaysState>(&mut state) }.expect("state was just made");
+    let s: &mut DaysState =
+        unsafe { aggregate::state_or_default(&mut state, fcinfo, "_purchase_days_transition", DAYS_AGGREGATE) };
     if let Some(day) = day {
         // A date datum is its day number (int32).
         let rank = s.days.add(day.value() as i32);

@@ -14,7 +14,7 @@ use crate::fmgr;
 use crate::sql_errors::raise;
 use breaks::Sample;
 use pgrx::prelude::*;
-use pgrx::{Internal, PgMemoryContexts};
+use pgrx::Internal;
 use segments::{Resolution, Rule};
 
 extension_sql_file!(
@@ -37,20 +37,14 @@ fn invalid(message: String, hint: &str) -> ! {
 
 const AGGREGATE: &str = "c360.rfm_breaks";
 
-fn new_state(fcinfo: pg_sys::FunctionCallInfo, caller: &str, sample: Sample) -> Internal {
-    aggregate::new_state(fcinfo, caller, AGGREGATE, sample)
-}
-
 fn sample_mut(state: &mut Internal) -> Option<&mut Sample> {
-    // SAFETY: every non-NULL rfm_breaks state was made by new_state from a Sample.
+    // SAFETY: every non-NULL rfm_breaks state was made from a Sample.
     unsafe { aggregate::state_mut::<Sample>(state) }
 }
 
 fn add_value(mut state: Internal, value: Option<f64>, bins: Option<i32>, fcinfo: pg_sys::FunctionCallInfo) -> Internal {
-    if sample_mut(&mut state).is_none() {
-        state = new_state(fcinfo, "rfm_breaks_transition", Sample::default());
-    }
-    let sample = sample_mut(&mut state).expect("state was just made");
+    // SAFETY: every rfm_breaks state is a Sample.
+    let sample: &mut Sample = unsafe { aggregate::state_or_default(&mut state, fcinfo, "rfm_breaks_transition", AGGREGATE) };
     if let Some(bins) = bins {
         if let Err(e) = sample.set_bins(bins) {
             invalid(format!("rfm_breaks: {e}"), "Pass the same number of bins, between 1 and 100, for every row.")
@@ -168,7 +162,7 @@ pub unsafe extern "C-unwind" fn c360_rfm_score(fcinfo: pg_sys::FunctionCallInfo)
         return unsafe { pgrx::fcinfo::pg_return_null(fcinfo) };
     };
     // SAFETY: this call site only ever caches a ScoreCache.
-    let cache: &mut ScoreCache = unsafe { fmgr::call_cache(fcinfo) };
+    let cache: &mut ScoreCache = unsafe { fmgr::call_cache(fcinfo, ScoreCache::default) };
     match unsafe { fmgr::inline_varlena_bytes(breaks) } {
         Some(bytes) if bytes == cache.array_bytes.as_slice() => {}
         bytes => {
@@ -312,17 +306,13 @@ fn segment_map() -> TableIterator<
 #[search_path(pg_catalog)]
 fn rfm_segment_by_rules(r: i32, f: i32, m: i32, fcinfo: pg_sys::FunctionCallInfo) -> String {
     check_scores(r, f, m);
-    // SAFETY: flinfo lives as long as the query; fn_extra is ours to use and
-    // its memory (fn_mcxt) is freed with the query, dropping the Resolution.
+    // SAFETY: this call site only ever caches a Resolution.
     let resolution: &Resolution = unsafe {
-        let flinfo = (*fcinfo).flinfo;
-        if (*flinfo).fn_extra.is_null() {
+        fmgr::call_cache(fcinfo, || {
             let resolution = segments::resolve(read_rules());
             refuse_broken(&resolution);
-            (*flinfo).fn_extra =
-                PgMemoryContexts::For((*flinfo).fn_mcxt).leak_and_drop_on_delete(resolution).cast();
-        }
-        &*((*flinfo).fn_extra as *const Resolution)
+            resolution
+        })
     };
     resolution.rule(r, f, m).expect("checked rule set").segment.clone()
 }
