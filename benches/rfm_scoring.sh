@@ -16,39 +16,31 @@ source "$(dirname "$0")/common.sh"
 load_scale_db c360_bench_scoring "$scale"
 echo "data: $(c360_psql -d "$db" -qtA -c "SELECT count(*) FROM c360.customer_metrics") customers"
 
-both_c360="WITH b AS (SELECT c360.rfm_breaks(recency_days) r, c360.rfm_breaks(frequency) f, c360.rfm_breaks(monetary::float8) m FROM c360.customer_metrics)
-SELECT customer_id, c360.rfm_score(recency_days, b.r, true) r, c360.rfm_score(frequency, b.f) f, c360.rfm_score(monetary::float8, b.m) m
-FROM c360.customer_metrics, b"
-both_sql="WITH b AS (SELECT percentile_cont(ARRAY[0.2,0.4,0.6,0.8]) WITHIN GROUP (ORDER BY recency_days) r, percentile_cont(ARRAY[0.2,0.4,0.6,0.8]) WITHIN GROUP (ORDER BY frequency) f, percentile_cont(ARRAY[0.2,0.4,0.6,0.8]) WITHIN GROUP (ORDER BY monetary::float8) m FROM c360.customer_metrics)
-SELECT customer_id,
-  CASE WHEN recency_days < b.r[1] THEN 5 WHEN recency_days < b.r[2] THEN 4 WHEN recency_days < b.r[3] THEN 3 WHEN recency_days < b.r[4] THEN 2 ELSE 1 END r,
-  CASE WHEN frequency > b.f[4] THEN 5 WHEN frequency > b.f[3] THEN 4 WHEN frequency > b.f[2] THEN 3 WHEN frequency > b.f[1] THEN 2 ELSE 1 END f,
-  CASE WHEN monetary::float8 > b.m[4] THEN 5 WHEN monetary::float8 > b.m[3] THEN 4 WHEN monetary::float8 > b.m[2] THEN 3 WHEN monetary::float8 > b.m[1] THEN 2 ELSE 1 END m
-FROM c360.customer_metrics, b"
+# Each side's three cut points and three scores (b: the cut points r, f, m).
+breaks_c360="c360.rfm_breaks(recency_days) r, c360.rfm_breaks(frequency) f, c360.rfm_breaks(monetary::float8) m"
+breaks_sql="percentile_cont(ARRAY[0.2,0.4,0.6,0.8]) WITHIN GROUP (ORDER BY recency_days) r, percentile_cont(ARRAY[0.2,0.4,0.6,0.8]) WITHIN GROUP (ORDER BY frequency) f, percentile_cont(ARRAY[0.2,0.4,0.6,0.8]) WITHIN GROUP (ORDER BY monetary::float8) m"
+scores_c360=(
+  "c360.rfm_score(recency_days, b.r, true)"
+  "c360.rfm_score(frequency, b.f)"
+  "c360.rfm_score(monetary::float8, b.m)")
+scores_sql=(
+  "CASE WHEN recency_days < b.r[1] THEN 5 WHEN recency_days < b.r[2] THEN 4 WHEN recency_days < b.r[3] THEN 3 WHEN recency_days < b.r[4] THEN 2 ELSE 1 END"
+  "CASE WHEN frequency > b.f[4] THEN 5 WHEN frequency > b.f[3] THEN 4 WHEN frequency > b.f[2] THEN 3 WHEN frequency > b.f[1] THEN 2 ELSE 1 END"
+  "CASE WHEN monetary::float8 > b.m[4] THEN 5 WHEN monetary::float8 > b.m[3] THEN 4 WHEN monetary::float8 > b.m[2] THEN 3 WHEN monetary::float8 > b.m[1] THEN 2 ELSE 1 END")
 fixed="(SELECT '{30,60,120,250}'::float8[] r, '{1,2,3,6}'::float8[] f, '{300,650,1300,3300}'::float8[] m) b"
 
-cat > "$dir/breaks_c360.sql" <<SQL
-SELECT c360.rfm_breaks(recency_days), c360.rfm_breaks(frequency), c360.rfm_breaks(monetary::float8) FROM c360.customer_metrics;
-SQL
-cat > "$dir/breaks_sql.sql" <<SQL
-SELECT percentile_cont(ARRAY[0.2,0.4,0.6,0.8]) WITHIN GROUP (ORDER BY recency_days), percentile_cont(ARRAY[0.2,0.4,0.6,0.8]) WITHIN GROUP (ORDER BY frequency), percentile_cont(ARRAY[0.2,0.4,0.6,0.8]) WITHIN GROUP (ORDER BY monetary::float8) FROM c360.customer_metrics;
-SQL
-cat > "$dir/scores_c360.sql" <<SQL
-SELECT sum(c360.rfm_score(recency_days, b.r, true)), sum(c360.rfm_score(frequency, b.f)), sum(c360.rfm_score(monetary::float8, b.m)) FROM c360.customer_metrics, $fixed;
-SQL
-cat > "$dir/scores_sql.sql" <<SQL
-SELECT sum(CASE WHEN recency_days < b.r[1] THEN 5 WHEN recency_days < b.r[2] THEN 4 WHEN recency_days < b.r[3] THEN 3 WHEN recency_days < b.r[4] THEN 2 ELSE 1 END),
-  sum(CASE WHEN frequency > b.f[4] THEN 5 WHEN frequency > b.f[3] THEN 4 WHEN frequency > b.f[2] THEN 3 WHEN frequency > b.f[1] THEN 2 ELSE 1 END),
-  sum(CASE WHEN monetary::float8 > b.m[4] THEN 5 WHEN monetary::float8 > b.m[3] THEN 4 WHEN monetary::float8 > b.m[2] THEN 3 WHEN monetary::float8 > b.m[1] THEN 2 ELSE 1 END)
-FROM c360.customer_metrics, $fixed;
-SQL
+declare -A both
 for side in c360 sql; do
-  var="both_$side"
-  printf 'CREATE TEMP TABLE s AS %s;\nDROP TABLE s;\n' "${!var}" > "$dir/both_$side.sql"
+  breaks="breaks_$side"; scores="scores_$side[@]"; s=("${!scores}")
+  both[$side]="WITH b AS (SELECT ${!breaks} FROM c360.customer_metrics)
+SELECT customer_id, ${s[0]} r, ${s[1]} f, ${s[2]} m FROM c360.customer_metrics, b"
+  echo "SELECT ${!breaks} FROM c360.customer_metrics;" > "$dir/breaks_$side.sql"
+  echo "SELECT sum(${s[0]}), sum(${s[1]}), sum(${s[2]}) FROM c360.customer_metrics, $fixed;" > "$dir/scores_$side.sql"
+  printf 'CREATE TEMP TABLE s AS %s;\nDROP TABLE s;\n' "${both[$side]}" > "$dir/both_$side.sql"
 done
 chmod a+r "$dir"/*.sql
 
-diff="$(c360_psql -d "$db" -qtA -c "SELECT count(*) FROM ($both_c360) c FULL JOIN ($both_sql) s USING (customer_id) WHERE (c.r, c.f, c.m) IS DISTINCT FROM (s.r, s.f, s.m)")"
+diff="$(c360_psql -d "$db" -qtA -c "SELECT count(*) FROM (${both[c360]}) c FULL JOIN (${both[sql]}) s USING (customer_id) WHERE (c.r, c.f, c.m) IS DISTINCT FROM (s.r, s.f, s.m)")"
 echo "sanity: customers whose scores differ between c360 and SQL: $diff"
 [ "$diff" = 0 ] || die "c360 and SQL scores differ"
 
