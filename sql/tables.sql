@@ -27,7 +27,9 @@ AS $$ VALUES
   ('clv_horizon_days', '90',
    'horizon of expected_orders_90d in customer_360, in days (1 to 3650)'),
   ('clv_monthly_discount_rate', '0.01',
-   'monthly discount rate of predicted_clv_12m (0 to 1, e.g. 0.01 = 1% a month)')
+   'monthly discount rate of predicted_clv_12m (0 to 1, e.g. 0.01 = 1% a month)'),
+  ('bulk_load_min_rows', '10000',
+   'loads of at least this many rows (and at least a tenth of the target table) check their foreign keys in one pass at the end of ingest instead of row by row; only when ingest runs as the table''s owner; locks that table and the tables it references until the ingest commits')
 $$;
 COMMENT ON FUNCTION c360.setting_defaults() IS 'the settings c360 knows, with default values and descriptions';
 
@@ -93,6 +95,10 @@ BEGIN
     RAISE EXCEPTION 'invalid value for setting "clv_monthly_discount_rate": "%"', NEW.value
       USING ERRCODE = 'invalid_parameter_value',
             DETAIL = 'It must be a rate from 0 to 1, e.g. 0.01 for 1% a month.';
+  ELSIF NEW.name = 'bulk_load_min_rows' AND NEW.value !~ '^[1-9]\d{0,17}$' THEN
+    RAISE EXCEPTION 'invalid value for setting "bulk_load_min_rows": "%"', NEW.value
+      USING ERRCODE = 'invalid_parameter_value',
+            DETAIL = 'It must be a whole number of rows, 1 or more.';
   ELSIF NEW.name = 'cluster_seed' AND NEW.value !~ '^-?\d{1,18}$' THEN
     RAISE EXCEPTION 'invalid value for setting "cluster_seed": "%"', NEW.value
       USING ERRCODE = 'invalid_parameter_value',
