@@ -9,13 +9,14 @@
 //!
 //! The pure parts live in `csv_reader`, `values` and `online_retail`; this
 //! file is the pgrx layer.
+mod copy_in;
 pub mod csv_reader;
 pub mod online_retail;
 pub mod values;
 
 use crate::sql_errors::raise;
+use copy_in::{copy_into, CopyRows};
 use csv_reader::{CsvOptions, CsvReader, Encoding, Item};
-use pgrx::datum::DatumWithOid;
 use pgrx::PgMemoryContexts;
 use pgrx::prelude::*;
 use values::{Kind, Refusal};
@@ -82,15 +83,11 @@ fn header_key(name: &str) -> String {
     name.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).collect()
 }
 
-fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
 /// The staging table of `source` and its CSV columns, from the catalog: the
 /// SQL schema is the single definition of each source's shape.
-fn staging_columns(source: &str) -> (String, Vec<String>) {
-    let found = Spi::get_two_with_args::<String, Vec<String>>(
-        "SELECT c.oid::regclass::text, array_agg(a.attname::text ORDER BY a.attnum)
+fn staging_columns(source: &str) -> (pg_sys::Oid, Vec<String>) {
+    let found = Spi::get_two_with_args::<pg_sys::Oid, Vec<String>>(
+        "SELECT c.oid, array_agg(a.attname::text ORDER BY a.attnum)
          FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid
          WHERE c.relnamespace = 'c360'::regnamespace AND c.relname = 'stage_' || $1
            AND a.attnum > 0 AND NOT a.attisdropped AND a.attname NOT IN ('load_id', 'line_no')
@@ -114,6 +111,25 @@ fn staging_columns(source: &str) -> (String, Vec<String>) {
                 Some("Name the shape of the file: online_retail for the flat invoice-line file, or one of the five normalized extracts."),
             )
         }
+    }
+}
+
+/// Rows are written through COPY's internals, which leave the privilege
+/// check to the COPY statement: check INSERT on the staging table here.
+fn require_insert_privilege(table: pg_sys::Oid) {
+    let (allowed, name) = Spi::get_two_with_args::<bool, String>(
+        "SELECT pg_catalog.has_table_privilege($1, 'INSERT'), $1::regclass::text",
+        &[table.into()],
+    )
+    .unwrap_or((None, None));
+    if allowed != Some(true) {
+        let name = name.unwrap_or_default();
+        raise(
+            PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
+            format!("permission denied for table {name}"),
+            format!("import_csv writes the file's rows into {name}, which needs INSERT on it."),
+            Some("GRANT INSERT ON the c360.stage_* tables to the loading role."),
+        );
     }
 }
 
@@ -145,14 +161,15 @@ fn map_header(fields: &[String], columns: &[String]) -> Option<Vec<usize>> {
     (seen.len() == columns.len() && slots.len() == columns.len()).then_some(slots)
 }
 
-const BATCH_ROWS: usize = 10_000;
+/// Rows per COPY (and per rejects insert): bounds the memory of a batch.
+const BATCH_ROWS: usize = 50_000;
 
 struct Stager {
     load_id: i64,
-    insert_rows: String,
-    columns: usize,
-    lines: Vec<i64>,
-    values: Vec<Vec<Option<String>>>,
+    table: pg_sys::Oid,
+    /// load_id, line_no and the CSV columns, in the table's order
+    copy_columns: Vec<String>,
+    rows: CopyRows,
     reject_lines: Vec<i64>,
     reject_reasons: Vec<String>,
     reject_messages: Vec<String>,
@@ -163,20 +180,14 @@ struct Stager {
 }
 
 impl Stager {
-    fn new(load_id: i64, table: &str, columns: &[String]) -> Self {
-        let names: Vec<String> = columns.iter().map(|c| quote_ident(c)).collect();
-        let arrays: Vec<String> = (0..columns.len()).map(|i| format!("${}::text[]", i + 3)).collect();
-        let insert_rows = format!(
-            "INSERT INTO {table} (load_id, line_no, {}) SELECT $1, u.* FROM unnest($2::bigint[], {}) AS u",
-            names.join(", "),
-            arrays.join(", ")
-        );
+    fn new(load_id: i64, table: pg_sys::Oid, columns: &[String]) -> Self {
+        let mut copy_columns = vec!["load_id".to_string(), "line_no".to_string()];
+        copy_columns.extend(columns.iter().cloned());
         Stager {
             load_id,
-            insert_rows,
-            columns: columns.len(),
-            lines: Vec::new(),
-            values: vec![Vec::new(); columns.len()],
+            table,
+            copy_columns,
+            rows: CopyRows::default(),
             reject_lines: Vec::new(),
             reject_reasons: Vec::new(),
             reject_messages: Vec::new(),
@@ -187,16 +198,14 @@ impl Stager {
         }
     }
 
-    fn stage(&mut self, line: u64, fields: Vec<String>, slots: &[usize]) {
-        let mut row: Vec<Option<String>> = vec![None; self.columns];
-        for (field, &slot) in fields.into_iter().zip(slots) {
-            row[slot] = Some(field);
+    /// Stages one record; `slots[i]` is the table column of field `i`.
+    fn stage(&mut self, line: u64, fields: &[String], slots: &[usize]) {
+        let mut row: Vec<&str> = vec![""; fields.len()];
+        for (field, &slot) in fields.iter().zip(slots) {
+            row[slot] = field;
         }
-        for (col, value) in self.values.iter_mut().zip(row) {
-            col.push(value);
-        }
-        self.lines.push(line as i64);
-        if self.lines.len() >= BATCH_ROWS {
+        self.rows.push(self.load_id, line as i64, row.into_iter());
+        if self.rows.rows() >= BATCH_ROWS {
             self.flush();
         }
     }
@@ -212,30 +221,24 @@ impl Stager {
         }
     }
 
-    /// Writes the collected rows. The argument arrays and SPI's own
-    /// allocations live in a memory context reset after every batch: left in
-    /// the function's context they would pile up with the file (5 GB for a
-    /// 480 MB file), so memory stays bounded by one batch.
+    /// Writes the collected rows. COPY's and SPI's allocations live in a
+    /// memory context reset after every batch: left in the function's
+    /// context they would pile up with the file, so memory stays bounded by
+    /// one batch.
     fn flush(&mut self) {
         let load_id = self.load_id;
-        let lines = std::mem::take(&mut self.lines);
-        let values: Vec<Vec<Option<String>>> = self.values.iter_mut().map(std::mem::take).collect();
         let reject_lines = std::mem::take(&mut self.reject_lines);
         let reject_reasons = std::mem::take(&mut self.reject_reasons);
         let reject_messages = std::mem::take(&mut self.reject_messages);
         let reject_raw_text = std::mem::take(&mut self.reject_raw_text);
         let reject_raw_fields = std::mem::take(&mut self.reject_raw_fields);
         self.rejected += reject_lines.len() as i64;
-        let insert_rows = &self.insert_rows;
+        let (table, copy_columns, rows) = (self.table, &self.copy_columns, &mut self.rows);
         // SAFETY: nothing allocated inside the closure outlives it; the
         // context is reset only after the closure has returned.
         unsafe {
             self.batch_memory.switch_to(|_| {
-                if !lines.is_empty() {
-                    let mut args: Vec<DatumWithOid> = vec![load_id.into(), lines.into()];
-                    args.extend(values.into_iter().map(DatumWithOid::from));
-                    Spi::run_with_args(insert_rows, &args).unwrap_or_else(|e| spi_failed("staging rows", e));
-                }
+                copy_into(table, copy_columns, rows);
                 if !reject_lines.is_empty() {
                     Spi::run_with_args(
                         "INSERT INTO c360.rejects (load_id, source, line_no, reason, message, raw_text, raw_values)
@@ -286,6 +289,7 @@ fn import_csv(
 {
     require_server_file_access(path);
     let (table, columns) = staging_columns(source);
+    require_insert_privilege(table);
     let single_byte = |what: &str, v: &str| -> u8 {
         match v.as_bytes() {
             [b] if b.is_ascii() && *b != b'\n' && *b != b'\r' => *b,
@@ -326,7 +330,7 @@ fn import_csv(
     .flatten()
     .unwrap_or_else(|| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, "could not register the load", path, None));
 
-    let mut stager = Stager::new(load_id, &table, &columns);
+    let mut stager = Stager::new(load_id, table, &columns);
     let encoding = opts.encoding;
     let mut reader = CsvReader::new(std::io::BufReader::with_capacity(1 << 20, file), opts);
     let identity: Vec<usize> = (0..columns.len()).collect();
@@ -367,7 +371,7 @@ fn import_csv(
                     let msg = format!("expected {} fields ({}), found {}", columns.len(), columns.join(", "), r.fields.len());
                     stager.reject(r.line, "wrong_field_count", msg, None, Some(&r.fields));
                 } else {
-                    stager.stage(r.line, r.fields, map);
+                    stager.stage(r.line, &r.fields, map);
                 }
             }
         }

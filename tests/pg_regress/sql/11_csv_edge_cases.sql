@@ -46,9 +46,22 @@ SELECT * FROM c360.import_csv('online_retail', :'file', encoding => 'EBCDIC');
 -- A failed import leaves no trace: its load row rolled back with it.
 SELECT count(*) AS loads FROM c360.load_log;
 
+-- Backslashes, tabs, line breaks inside quotes, a lone \. and an empty field
+-- are staged exactly as written (import_csv hands rows to PostgreSQL's COPY
+-- machinery, so these are the characters its text format escapes).
+\set escapes :fixtures '/online_retail_escapes.csv'
+SELECT rows_read, rows_staged, rows_rejected FROM c360.import_csv('online_retail', :'escapes');
+SELECT line_no, stockcode, description, length(description) AS chars, description IS NULL AS is_null
+FROM c360.stage_online_retail WHERE invoiceno = '536900' ORDER BY line_no;
+
 -- Reading server files needs pg_read_server_files.
 CREATE ROLE c360_analyst_no_files;
 GRANT USAGE ON SCHEMA c360 TO c360_analyst_no_files;
+SET ROLE c360_analyst_no_files;
+SELECT * FROM c360.import_csv('online_retail', :'file');
+RESET ROLE;
+-- ... and INSERT on the staging table it writes.
+GRANT pg_read_server_files TO c360_analyst_no_files;
 SET ROLE c360_analyst_no_files;
 SELECT * FROM c360.import_csv('online_retail', :'file');
 RESET ROLE;
