@@ -155,11 +155,13 @@ AS $$
 DECLARE
   restore text[] := '{}';
   fk record;
+  target record;
 BEGIN
+  SELECT c.reltuples, c.relowner INTO target FROM pg_class c WHERE c.oid = p_table;
   IF p_rows < c360.setting('bulk_load_min_rows')::bigint
      -- re-validating costs a pass over the whole table
-     OR p_rows * 10 < (SELECT c.reltuples FROM pg_class c WHERE c.oid = p_table)
-     OR NOT pg_has_role((SELECT c.relowner FROM pg_class c WHERE c.oid = p_table), 'USAGE') THEN
+     OR p_rows * 10 < target.reltuples
+     OR NOT pg_has_role(target.relowner, 'USAGE') THEN
     RETURN restore;
   END IF;
   -- Take the locks the ALTERs need (this table and the ones it references)

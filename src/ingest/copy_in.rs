@@ -7,6 +7,7 @@
 use pgrx::pg_sys;
 use std::cell::RefCell;
 use std::ffi::CString;
+use std::io::Write;
 
 /// Rows in COPY text format: tab-separated, newline-terminated, with
 /// backslash, tab, newline and carriage return escaped.
@@ -23,9 +24,8 @@ impl CopyRows {
 
     /// Appends one row: two integer columns, then the text fields.
     pub fn push<'a>(&mut self, first: i64, second: i64, fields: impl Iterator<Item = &'a str>) {
-        self.bytes.extend_from_slice(first.to_string().as_bytes());
-        self.bytes.push(b'\t');
-        self.bytes.extend_from_slice(second.to_string().as_bytes());
+        // formatted in place: no String per row (writing to a Vec cannot fail)
+        let _ = write!(self.bytes, "{first}\t{second}");
         for field in fields {
             self.bytes.push(b'\t');
             for &b in field.as_bytes() {
