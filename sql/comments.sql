@@ -17,8 +17,11 @@ COMMENT ON FUNCTION c360._ingest_orders(bigint) IS 'internal: promotes one stage
 COMMENT ON FUNCTION c360._ingest_order_items(bigint) IS 'internal: promotes one staged order_items load (called by c360.ingest)';
 COMMENT ON FUNCTION c360._ingest_payments(bigint) IS 'internal: promotes one staged payments load (called by c360.ingest)';
 COMMENT ON FUNCTION c360._reject_checked_rows(bigint, text) IS 'internal: records the rows of the current load that failed a check';
-COMMENT ON FUNCTION c360._suspend_foreign_keys(regclass, bigint) IS 'internal: drops a table''s foreign keys before a bulk load when that is cheaper than row-by-row checks, returning the statements that add them back';
-COMMENT ON FUNCTION c360._restore_foreign_keys(text[]) IS 'internal: adds back the foreign keys _suspend_foreign_keys dropped, validating every row';
+COMMENT ON FUNCTION c360._begin_bulk_write(regclass, bigint) IS 'internal: drops a table''s foreign keys and indexes before a bulk load when that is cheaper than row-by-row checks and index inserts, returning the statements that add them back (NULL: row-by-row path)';
+COMMENT ON FUNCTION c360._end_bulk_write(text[]) IS 'internal: adds back the foreign keys and indexes _begin_bulk_write dropped, validating every row';
+COMMENT ON AGGREGATE c360._latest_value(text, timestamptz, bigint) IS 'internal: the value on the row with the greatest (at, line_no) of each group, NULL values included';
+COMMENT ON FUNCTION c360._latest_value_transition(internal, text, timestamptz, bigint) IS 'support function of c360._latest_value';
+COMMENT ON FUNCTION c360._latest_value_final(internal) IS 'support function of c360._latest_value';
 COMMENT ON FUNCTION c360._reject_repeated_keys(text, text) IS 'internal: marks rows repeating a key seen earlier in the same load';
 COMMENT ON FUNCTION c360._reject_unknown_refs(text, text, text, text) IS 'internal: marks rows referencing a key that does not exist';
 COMMENT ON FUNCTION c360._refresh_touched_facts() IS 'internal: rebuilds the fact_orders rows of the orders a load touched';

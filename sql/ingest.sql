@@ -140,29 +140,34 @@ BEGIN
 END
 $$;
 
--- Bulk loads: PostgreSQL checks a foreign key with one query per inserted
--- row (~5 us each, two per order line). For a large load it is cheaper to
--- drop the table's foreign keys, write, and add them back: ADD CONSTRAINT
--- validates every row in one anti-join, and the transaction's locks keep
--- other sessions out meanwhile. Ingest has already rejected unknown
--- references, so the re-check is a guarantee, not a filter. Returns the
--- statements that restore the keys (empty when the row-by-row path is kept:
--- small load, large table, a caller who does not own the table, or a table
--- another session is using).
-CREATE FUNCTION c360._suspend_foreign_keys(p_table regclass, p_rows bigint) RETURNS text[]
+-- Bulk loads. PostgreSQL checks a foreign key with one query per inserted
+-- row (~5 us each, two per order line) and inserts into every index row by
+-- row; for a load that is large next to its table it is several times
+-- cheaper to drop the table's foreign keys and indexes, write, and add them
+-- back: ADD CONSTRAINT validates every row in one anti-join and CREATE INDEX
+-- sorts once. The transaction's exclusive locks keep other sessions out
+-- meanwhile. Ingest has already rejected unknown references and repeated
+-- keys, so the re-checks are a guarantee, not a filter.
+-- Returns the statements that restore what was dropped, or NULL when the
+-- row-by-row path is kept: small load, large table, a caller who does not
+-- own the table, or a table another session is using. Kept in place: indexes
+-- that another table's foreign key or a replica identity relies on,
+-- clustered ones, and ones in another tablespace (their definition alone
+-- would not restore them).
+CREATE FUNCTION c360._begin_bulk_write(p_table regclass, p_rows bigint) RETURNS text[]
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   restore text[] := '{}';
-  fk record;
+  dropped record;
   target record;
 BEGIN
   SELECT c.reltuples, c.relowner INTO target FROM pg_class c WHERE c.oid = p_table;
   IF p_rows < c360.setting('bulk_load_min_rows')::bigint
-     -- re-validating costs a pass over the whole table
+     -- re-validating and re-indexing cost a pass over the whole table
      OR p_rows * 10 < target.reltuples
      OR NOT pg_has_role(target.relowner, 'USAGE') THEN
-    RETURN restore;
+    RETURN NULL;
   END IF;
   -- Take the locks the ALTERs need (this table and the ones it references)
   -- without waiting: a session reading them meanwhile, e.g. a refresh, keeps
@@ -174,28 +179,58 @@ BEGIN
                     FROM (SELECT p_table::oid AS r
                           UNION SELECT k.confrelid FROM pg_constraint k WHERE k.conrelid = p_table AND k.contype = 'f') t));
   EXCEPTION WHEN lock_not_available THEN
-    RETURN restore;
+    RETURN NULL;
   END;
-  FOR fk IN SELECT k.conname, pg_get_constraintdef(k.oid) AS definition
-            FROM pg_constraint k WHERE k.conrelid = p_table AND k.contype = 'f' ORDER BY k.conname
+  FOR dropped IN
+    SELECT format('ALTER TABLE %s DROP CONSTRAINT %I', p_table, k.conname) AS drop_it,
+           format('ALTER TABLE %s ADD CONSTRAINT %I %s', p_table, k.conname, pg_get_constraintdef(k.oid)) AS restore_it,
+           obj_description(k.oid, 'pg_constraint') AS remark, format('CONSTRAINT %I ON %s', k.conname, p_table) AS remark_on
+    FROM pg_constraint k WHERE k.conrelid = p_table AND k.contype = 'f'
+    UNION ALL
+    SELECT CASE WHEN k.oid IS NULL THEN format('DROP INDEX %s', i.indexrelid::regclass)
+                ELSE format('ALTER TABLE %s DROP CONSTRAINT %I', p_table, k.conname) END,
+           CASE WHEN k.oid IS NULL THEN pg_get_indexdef(i.indexrelid)
+                ELSE format('ALTER TABLE %s ADD CONSTRAINT %I %s', p_table, k.conname, pg_get_constraintdef(k.oid)) END,
+           coalesce(obj_description(k.oid, 'pg_constraint'), obj_description(i.indexrelid, 'pg_class')),
+           CASE WHEN k.oid IS NULL THEN format('INDEX %s', i.indexrelid::regclass)
+                ELSE format('CONSTRAINT %I ON %s', k.conname, p_table) END
+    FROM pg_index i
+    JOIN pg_class ic ON ic.oid = i.indexrelid
+    LEFT JOIN pg_constraint k ON k.conindid = i.indexrelid AND k.conrelid = p_table AND k.contype IN ('p', 'u', 'x')
+    WHERE i.indrelid = p_table AND i.indisvalid AND NOT i.indisclustered AND NOT i.indisreplident
+      AND ic.reltablespace = 0
+      AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.conindid = i.indexrelid AND f.contype = 'f')
   LOOP
-    EXECUTE format('ALTER TABLE %s DROP CONSTRAINT %I', p_table, fk.conname);
-    restore := restore || format('ALTER TABLE %s ADD CONSTRAINT %I %s', p_table, fk.conname, fk.definition);
+    EXECUTE dropped.drop_it;
+    restore := restore || dropped.restore_it;
+    IF dropped.remark IS NOT NULL THEN
+      restore := restore || format('COMMENT ON %s IS %L', dropped.remark_on, dropped.remark);
+    END IF;
   END LOOP;
   RETURN restore;
 END
 $$;
 
-CREATE FUNCTION c360._restore_foreign_keys(statements text[]) RETURNS void
+-- Restores what _begin_bulk_write dropped (nothing for NULL).
+CREATE FUNCTION c360._end_bulk_write(statements text[]) RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE s text;
 BEGIN
-  FOREACH s IN ARRAY statements LOOP
+  FOREACH s IN ARRAY coalesce(statements, '{}') LOOP
     EXECUTE s;
   END LOOP;
 END
 $$;
+
+-- The value on the latest row (greatest at, then line_no) of each group:
+-- a hash aggregate, where DISTINCT ON would sort every line of a load.
+CREATE AGGREGATE c360._latest_value(value text, at timestamptz, line_no bigint) (
+    SFUNC = c360._latest_value_transition,
+    STYPE = internal,
+    FINALFUNC = c360._latest_value_final,
+    PARALLEL = SAFE
+);
 
 CREATE FUNCTION c360._ingest_online_retail(p_load bigint) RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
@@ -213,7 +248,8 @@ BEGIN
          CASE WHEN problem IS NULL THEN btrim(quantity)::integer END AS quantity,
          CASE WHEN problem IS NULL THEN btrim(unitprice)::numeric END AS unit_price,
          CASE WHEN problem IS NULL THEN btrim(invoicedate)::timestamptz END AS order_timestamp,
-         CASE WHEN problem IS NULL THEN btrim(invoicedate)::timestamp::date END AS order_date,
+         -- the written date: the checker accepted YYYY-MM-DD[ time[offset]]
+         CASE WHEN problem IS NULL THEN left(btrim(invoicedate), 10)::date END AS order_date,
          CASE WHEN problem IS NULL THEN nullif(btrim(country), '') END AS country
   FROM (SELECT s.*, btrim(s.invoiceno) AS order_id,
                c360.online_retail_line_problem(s.invoiceno, s.stockcode, s.quantity, s.invoicedate, s.unitprice, s.customerid) AS problem,
@@ -236,12 +272,12 @@ BEGIN
     WHERE c.problem IS NULL AND c.order_id = f.order_id AND c.customer_id <> f.first_customer;
   END IF;
 
-  -- a customer's country is the one on their latest line (the sorts below
-  -- only group equal keys: byte order, COLLATE "C", is the cheapest)
+  -- a customer's country is the one on their latest line; a product's
+  -- description the latest one given
   WITH up AS (
     INSERT INTO c360.customers AS t (customer_id, country, load_id)
-    SELECT DISTINCT ON (customer_id COLLATE "C") customer_id, country, p_load
-    FROM pg_temp.c360_checked WHERE problem IS NULL ORDER BY customer_id COLLATE "C", order_timestamp DESC, line_no DESC
+    SELECT customer_id, c360._latest_value(country, order_timestamp, line_no), p_load
+    FROM pg_temp.c360_checked WHERE problem IS NULL GROUP BY customer_id
     ON CONFLICT (customer_id) DO UPDATE SET country = EXCLUDED.country, load_id = EXCLUDED.load_id
     WHERE t.country IS DISTINCT FROM EXCLUDED.country
     RETURNING t.customer_id)
@@ -249,8 +285,8 @@ BEGIN
   ON CONFLICT DO NOTHING;
 
   INSERT INTO c360.products AS t (product_id, description, load_id)
-  SELECT DISTINCT ON (product_id COLLATE "C") product_id, description, p_load
-  FROM pg_temp.c360_checked WHERE problem IS NULL ORDER BY product_id COLLATE "C", description IS NULL, order_timestamp DESC, line_no DESC
+  SELECT product_id, c360._latest_value(description, order_timestamp, line_no) FILTER (WHERE description IS NOT NULL), p_load
+  FROM pg_temp.c360_checked WHERE problem IS NULL GROUP BY product_id
   ON CONFLICT (product_id) DO UPDATE SET description = EXCLUDED.description, load_id = EXCLUDED.load_id
   WHERE EXCLUDED.description IS NOT NULL AND t.description IS DISTINCT FROM EXCLUDED.description;
 
@@ -267,16 +303,23 @@ BEGIN
     RETURNING t.order_id, t.customer_id)
   INSERT INTO pg_temp.c360_touched SELECT * FROM up ON CONFLICT DO NOTHING;
 
-  WITH up AS (
-    INSERT INTO c360.order_items AS t (order_item_id, order_id, product_id, quantity, unit_price, load_id)
-    SELECT order_item_id, order_id, product_id, quantity, unit_price, p_load
-    FROM pg_temp.c360_checked WHERE problem IS NULL
-    ON CONFLICT (order_item_id) DO UPDATE
-      SET order_id = EXCLUDED.order_id, product_id = EXCLUDED.product_id, quantity = EXCLUDED.quantity,
-          unit_price = EXCLUDED.unit_price, load_id = EXCLUDED.load_id
-    WHERE (t.order_id, t.product_id, t.quantity, t.unit_price)
-          IS DISTINCT FROM (EXCLUDED.order_id, EXCLUDED.product_id, EXCLUDED.quantity, EXCLUDED.unit_price)
+  -- Update the lines that changed, insert the new ones (one statement, one
+  -- snapshot: ON CONFLICT's speculative insertion costs more, and would need
+  -- the primary key a bulk load drops and rebuilds afterwards).
+  WITH updated AS (
+    UPDATE c360.order_items t
+    SET order_id = c.order_id, product_id = c.product_id, quantity = c.quantity, unit_price = c.unit_price, load_id = p_load
+    FROM pg_temp.c360_checked c
+    WHERE c.problem IS NULL AND t.order_item_id = c.order_item_id
+      AND (t.order_id, t.product_id, t.quantity, t.unit_price) IS DISTINCT FROM (c.order_id, c.product_id, c.quantity, c.unit_price)
     RETURNING t.order_id),
+  inserted AS (
+    INSERT INTO c360.order_items (order_item_id, order_id, product_id, quantity, unit_price, load_id)
+    SELECT c.order_item_id, c.order_id, c.product_id, c.quantity, c.unit_price, p_load
+    FROM pg_temp.c360_checked c
+    WHERE c.problem IS NULL AND NOT EXISTS (SELECT 1 FROM c360.order_items t WHERE t.order_item_id = c.order_item_id)
+    RETURNING order_id),
+  up AS (SELECT order_id FROM updated UNION ALL SELECT order_id FROM inserted),
   counted AS (SELECT count(*) AS n FROM up),
   touched AS (INSERT INTO pg_temp.c360_touched SELECT DISTINCT up.order_id, NULL FROM up ON CONFLICT DO NOTHING)
   SELECT n INTO changed FROM counted;
@@ -405,16 +448,24 @@ BEGIN
   PERFORM c360._reject_repeated_keys('order_item_id', 'order_item_id');
   PERFORM c360._reject_unknown_refs('order_id', 'orders', 'order_id', 'unknown_order');
   PERFORM c360._reject_unknown_refs('product_id', 'products', 'product_id', 'unknown_product');
-  WITH up AS (
-    INSERT INTO c360.order_items AS t (order_item_id, order_id, product_id, quantity, unit_price, load_id)
-    SELECT btrim(order_item_id), btrim(order_id), btrim(product_id), btrim(quantity)::integer, btrim(unit_price)::numeric, p_load
-    FROM pg_temp.c360_checked WHERE problem IS NULL
-    ON CONFLICT (order_item_id) DO UPDATE
-      SET order_id = EXCLUDED.order_id, product_id = EXCLUDED.product_id, quantity = EXCLUDED.quantity,
-          unit_price = EXCLUDED.unit_price, load_id = EXCLUDED.load_id
-    WHERE (t.order_id, t.product_id, t.quantity, t.unit_price)
-          IS DISTINCT FROM (EXCLUDED.order_id, EXCLUDED.product_id, EXCLUDED.quantity, EXCLUDED.unit_price)
+  -- update what changed, insert what is new (see _ingest_online_retail)
+  WITH typed AS (
+    SELECT btrim(order_item_id) AS order_item_id, btrim(order_id) AS order_id, btrim(product_id) AS product_id,
+           btrim(quantity)::integer AS quantity, btrim(unit_price)::numeric AS unit_price
+    FROM pg_temp.c360_checked WHERE problem IS NULL),
+  updated AS (
+    UPDATE c360.order_items t
+    SET order_id = c.order_id, product_id = c.product_id, quantity = c.quantity, unit_price = c.unit_price, load_id = p_load
+    FROM typed c
+    WHERE t.order_item_id = c.order_item_id
+      AND (t.order_id, t.product_id, t.quantity, t.unit_price) IS DISTINCT FROM (c.order_id, c.product_id, c.quantity, c.unit_price)
     RETURNING t.order_id),
+  inserted AS (
+    INSERT INTO c360.order_items (order_item_id, order_id, product_id, quantity, unit_price, load_id)
+    SELECT c.order_item_id, c.order_id, c.product_id, c.quantity, c.unit_price, p_load
+    FROM typed c WHERE NOT EXISTS (SELECT 1 FROM c360.order_items t WHERE t.order_item_id = c.order_item_id)
+    RETURNING order_id),
+  up AS (SELECT order_id FROM updated UNION ALL SELECT order_id FROM inserted),
   n AS (SELECT count(*) AS n FROM up),
   touched AS (INSERT INTO pg_temp.c360_touched SELECT DISTINCT order_id, NULL FROM up ON CONFLICT DO NOTHING)
   SELECT n.n INTO changed FROM n;
@@ -438,17 +489,26 @@ BEGIN
   ANALYZE pg_temp.c360_checked;
   PERFORM c360._reject_repeated_keys('payment_id', 'payment_id');
   PERFORM c360._reject_unknown_refs('order_id', 'orders', 'order_id', 'unknown_order');
-  WITH up AS (
-    INSERT INTO c360.payments AS t (payment_id, order_id, payment_type, payment_amount, payment_date, load_id)
-    SELECT btrim(payment_id), btrim(order_id), nullif(btrim(payment_type), ''), btrim(payment_amount)::numeric,
-           nullif(btrim(payment_date), '')::date, p_load
-    FROM pg_temp.c360_checked WHERE problem IS NULL
-    ON CONFLICT (payment_id) DO UPDATE
-      SET order_id = EXCLUDED.order_id, payment_type = EXCLUDED.payment_type,
-          payment_amount = EXCLUDED.payment_amount, payment_date = EXCLUDED.payment_date, load_id = EXCLUDED.load_id
-    WHERE (t.order_id, t.payment_type, t.payment_amount, t.payment_date)
-          IS DISTINCT FROM (EXCLUDED.order_id, EXCLUDED.payment_type, EXCLUDED.payment_amount, EXCLUDED.payment_date)
-    RETURNING 1)
+  -- update what changed, insert what is new (see _ingest_online_retail)
+  WITH typed AS (
+    SELECT btrim(payment_id) AS payment_id, btrim(order_id) AS order_id, nullif(btrim(payment_type), '') AS payment_type,
+           btrim(payment_amount)::numeric AS payment_amount, nullif(btrim(payment_date), '')::date AS payment_date
+    FROM pg_temp.c360_checked WHERE problem IS NULL),
+  updated AS (
+    UPDATE c360.payments t
+    SET order_id = c.order_id, payment_type = c.payment_type, payment_amount = c.payment_amount,
+        payment_date = c.payment_date, load_id = p_load
+    FROM typed c
+    WHERE t.payment_id = c.payment_id
+      AND (t.order_id, t.payment_type, t.payment_amount, t.payment_date)
+          IS DISTINCT FROM (c.order_id, c.payment_type, c.payment_amount, c.payment_date)
+    RETURNING 1),
+  inserted AS (
+    INSERT INTO c360.payments (payment_id, order_id, payment_type, payment_amount, payment_date, load_id)
+    SELECT c.payment_id, c.order_id, c.payment_type, c.payment_amount, c.payment_date, p_load
+    FROM typed c WHERE NOT EXISTS (SELECT 1 FROM c360.payments t WHERE t.payment_id = c.payment_id)
+    RETURNING 1),
+  up AS (SELECT 1 FROM updated UNION ALL SELECT 1 FROM inserted)
   SELECT count(*) INTO changed FROM up;
   RETURN changed;
 END
@@ -507,7 +567,7 @@ BEGIN
     NULL;
   END;
   -- The loads are listed (and locked) up front rather than by an open
-  -- cursor: a cursor on load_log would keep _suspend_foreign_keys from
+  -- cursor: a cursor on load_log would keep _begin_bulk_write from
   -- altering rejects, whose foreign key points at load_log.
   FOREACH staged_load IN ARRAY ARRAY(
     SELECT g.load_id FROM c360.load_log g
@@ -523,17 +583,17 @@ BEGIN
                                 WHEN 'orders' THEN 'c360.orders' WHEN 'payments' THEN 'c360.payments' END;
     IF bulk_table IS NOT NULL THEN
       EXECUTE format('SELECT count(*) FROM c360.%I WHERE load_id = $1', 'stage_' || l.source) INTO staged USING l.load_id;
-      restore_keys := c360._suspend_foreign_keys(bulk_table, staged);
+      restore_keys := c360._begin_bulk_write(bulk_table, staged);
     END IF;
     EXECUTE format('SELECT c360.%I($1)', '_ingest_' || l.source) INTO changed USING l.load_id;
     IF bulk_table IS NOT NULL THEN
-      PERFORM c360._restore_foreign_keys(restore_keys);
+      PERFORM c360._end_bulk_write(restore_keys);
     END IF;
     SELECT count(*) FILTER (WHERE problem IS NULL), count(*) FILTER (WHERE problem IS NOT NULL)
     INTO accepted, rejected_now FROM pg_temp.c360_checked;
-    restore_keys := c360._suspend_foreign_keys('c360.rejects', rejected_now);
+    restore_keys := c360._begin_bulk_write('c360.rejects', rejected_now);
     rejected_now := c360._reject_checked_rows(l.load_id, l.source);
-    PERFORM c360._restore_foreign_keys(restore_keys);
+    PERFORM c360._end_bulk_write(restore_keys);
     PERFORM c360._refresh_touched_facts();
     DROP TABLE pg_temp.c360_touched;
     DROP TABLE pg_temp.c360_checked;

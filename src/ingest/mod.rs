@@ -25,7 +25,15 @@ extension_sql_file!("../../sql/tables.sql", name = "tables", requires = ["bootst
 extension_sql_file!(
     "../../sql/ingest.sql",
     name = "ingest",
-    requires = ["tables", check_value, online_retail_line_problem, order_line_problem, normalize_customer_id]
+    requires = [
+        "tables",
+        check_value,
+        online_retail_line_problem,
+        order_line_problem,
+        normalize_customer_id,
+        _latest_value_transition,
+        _latest_value_final
+    ]
 );
 
 fn refusal_array(r: Result<(), Refusal>) -> Option<Vec<String>> {
@@ -79,6 +87,42 @@ fn normalize_customer_id(raw: &str) -> &str {
 }
 
 /// Lower-cased letters and digits only: "InvoiceNo" and "invoice_no" match.
+/// State of `c360._latest_value`: the value on the latest row so far.
+#[derive(Default)]
+struct LatestValue {
+    at: Option<(i64, i64)>,
+    value: Option<String>,
+}
+
+/// Transition of `c360._latest_value(value, at, line_no)`: keeps the value of
+/// the row with the greatest (at, line_no), NULL values included. A hash
+/// aggregate: the "latest per key" of a whole load without sorting its lines.
+#[pg_extern(immutable, parallel_safe)]
+fn _latest_value_transition(
+    mut state: pgrx::Internal,
+    value: Option<&str>,
+    at: Option<TimestampWithTimeZone>,
+    line_no: Option<i64>,
+    fcinfo: pg_sys::FunctionCallInfo,
+) -> pgrx::Internal {
+    const CALLER: &str = "_latest_value_transition";
+    // SAFETY: every state of c360._latest_value is a LatestValue.
+    let latest: &mut LatestValue = unsafe { crate::aggregate::state_or_default(&mut state, fcinfo, CALLER, "c360._latest_value") };
+    // a NULL time sorts before every time, as in ORDER BY at DESC NULLS LAST
+    let key = (at.map_or(i64::MIN, |t| t.into_inner()), line_no.unwrap_or(i64::MIN));
+    if latest.at.is_none_or(|seen| key >= seen) {
+        latest.at = Some(key);
+        latest.value = value.map(str::to_owned);
+    }
+    state
+}
+
+#[pg_extern(immutable, parallel_safe)]
+fn _latest_value_final(mut state: pgrx::Internal) -> Option<String> {
+    // SAFETY: every state of c360._latest_value is a LatestValue.
+    unsafe { crate::aggregate::state_mut::<LatestValue>(&mut state) }.and_then(|latest| latest.value.clone())
+}
+
 fn header_key(name: &str) -> String {
     name.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).collect()
 }

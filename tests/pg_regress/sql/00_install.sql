@@ -30,6 +30,7 @@ WHERE p.pronamespace = 'c360'::regnamespace
   AND NOT EXISTS (SELECT 1 FROM unnest(p.proconfig) c WHERE c LIKE 'search_path=%')
   AND NOT (p.prolang = (SELECT oid FROM pg_language WHERE lanname = 'c') AND p.proname IN (
         'version', 'check_value', 'online_retail_line_problem', 'order_line_problem', 'normalize_customer_id',
+        '_latest_value_transition', '_latest_value_final',
         'rfm_breaks_transition', 'rfm_breaks_transition_bins', 'rfm_breaks_combine',
         'rfm_breaks_serialize', 'rfm_breaks_deserialize', 'rfm_breaks_final',
         '_purchase_days_transition', '_purchase_days_final', '_first_day_revenue_final',
