@@ -263,7 +263,7 @@ BEGIN
   -- An invoice belongs to one customer: a line naming another customer than
   -- the invoice's first accepted line is rejected, never misattributed.
   IF EXISTS (SELECT 1 FROM pg_temp.c360_checked WHERE problem IS NULL
-             GROUP BY order_id HAVING min(customer_id) <> max(customer_id)) THEN
+             GROUP BY order_id HAVING min(customer_id COLLATE "C") <> max(customer_id COLLATE "C")) THEN
     UPDATE pg_temp.c360_checked c
     SET problem = ARRAY['invoice_customer_conflict',
           format('CustomerID %s differs from %s on the first line of invoice %s', quote_literal(c.customer_id), quote_literal(f.first_customer), c.order_id)]
@@ -292,7 +292,8 @@ BEGIN
 
   WITH up AS (
     INSERT INTO c360.orders AS t (order_id, customer_id, order_status, order_date, order_timestamp, load_id)
-    SELECT order_id, min(customer_id), CASE WHEN bool_or(is_return) THEN 'cancelled' ELSE 'completed' END,
+    -- (every accepted line of an order names the same customer: any will do)
+    SELECT order_id, min(customer_id COLLATE "C"), CASE WHEN bool_or(is_return) THEN 'cancelled' ELSE 'completed' END,
            min(order_date), min(order_timestamp), p_load
     FROM pg_temp.c360_checked WHERE problem IS NULL GROUP BY order_id
     ON CONFLICT (order_id) DO UPDATE
