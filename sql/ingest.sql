@@ -182,24 +182,26 @@ BEGIN
     RETURN NULL;
   END;
   FOR dropped IN
-    SELECT format('ALTER TABLE %s DROP CONSTRAINT %I', p_table, k.conname) AS drop_it,
-           format('ALTER TABLE %s ADD CONSTRAINT %I %s', p_table, k.conname, pg_get_constraintdef(k.oid)) AS restore_it,
-           obj_description(k.oid, 'pg_constraint') AS remark, format('CONSTRAINT %I ON %s', k.conname, p_table) AS remark_on
-    FROM pg_constraint k WHERE k.conrelid = p_table AND k.contype = 'f'
-    UNION ALL
-    SELECT CASE WHEN k.oid IS NULL THEN format('DROP INDEX %s', i.indexrelid::regclass)
-                ELSE format('ALTER TABLE %s DROP CONSTRAINT %I', p_table, k.conname) END,
-           CASE WHEN k.oid IS NULL THEN pg_get_indexdef(i.indexrelid)
-                ELSE format('ALTER TABLE %s ADD CONSTRAINT %I %s', p_table, k.conname, pg_get_constraintdef(k.oid)) END,
-           coalesce(obj_description(k.oid, 'pg_constraint'), obj_description(i.indexrelid, 'pg_class')),
-           CASE WHEN k.oid IS NULL THEN format('INDEX %s', i.indexrelid::regclass)
-                ELSE format('CONSTRAINT %I ON %s', k.conname, p_table) END
-    FROM pg_index i
-    JOIN pg_class ic ON ic.oid = i.indexrelid
-    LEFT JOIN pg_constraint k ON k.conindid = i.indexrelid AND k.conrelid = p_table AND k.contype IN ('p', 'u', 'x')
-    WHERE i.indrelid = p_table AND i.indisvalid AND NOT i.indisclustered AND NOT i.indisreplident
-      AND ic.reltablespace = 0
-      AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.conindid = i.indexrelid AND f.contype = 'f')
+    SELECT CASE WHEN k.oid IS NULL THEN format('DROP INDEX %s', o.index_oid::regclass)
+                ELSE format('ALTER TABLE %s DROP CONSTRAINT %I', p_table, k.conname) END AS drop_it,
+           CASE WHEN k.oid IS NULL THEN pg_get_indexdef(o.index_oid)
+                ELSE format('ALTER TABLE %s ADD CONSTRAINT %I %s', p_table, k.conname, pg_get_constraintdef(k.oid)) END AS restore_it,
+           CASE WHEN k.oid IS NULL THEN obj_description(o.index_oid, 'pg_class') ELSE obj_description(k.oid, 'pg_constraint') END AS remark,
+           CASE WHEN k.oid IS NULL THEN format('INDEX %s', o.index_oid::regclass)
+                ELSE format('CONSTRAINT %I ON %s', k.conname, p_table) END AS remark_on
+    -- the foreign keys, then the indexes (through their constraint when they
+    -- back a primary key, unique or exclusion constraint)
+    FROM (SELECT k.oid AS constraint_oid, NULL::oid AS index_oid
+          FROM pg_constraint k WHERE k.conrelid = p_table AND k.contype = 'f'
+          UNION ALL
+          SELECT k.oid, i.indexrelid
+          FROM pg_index i
+          JOIN pg_class ic ON ic.oid = i.indexrelid
+          LEFT JOIN pg_constraint k ON k.conindid = i.indexrelid AND k.conrelid = p_table AND k.contype IN ('p', 'u', 'x')
+          WHERE i.indrelid = p_table AND i.indisvalid AND NOT i.indisclustered AND NOT i.indisreplident
+            AND ic.reltablespace = 0
+            AND NOT EXISTS (SELECT 1 FROM pg_constraint f WHERE f.conindid = i.indexrelid AND f.contype = 'f')) o
+    LEFT JOIN pg_constraint k ON k.oid = o.constraint_oid
   LOOP
     EXECUTE dropped.drop_it;
     restore := restore || dropped.restore_it;
@@ -549,7 +551,7 @@ DECLARE
   others boolean;
   bulk_table regclass;
   staged bigint;
-  restore_keys text[];
+  restore_bulk text[];
   old_tz text := current_setting('TimeZone');
 BEGIN
   -- One ingest at a time: two would race on the same keys.
@@ -579,22 +581,23 @@ BEGIN
   LOOP
     SELECT g.load_id, g.source INTO l FROM c360.load_log g WHERE g.load_id = staged_load;
     CREATE TEMP TABLE c360_touched (order_id text PRIMARY KEY, customer_id text) ON COMMIT DROP;
-    -- the line- or row-grain table this source writes most of, if it has foreign keys
+    -- the line- or row-grain table this source writes most of, when it has
+    -- foreign keys or indexes a bulk load may drop
     bulk_table := CASE l.source WHEN 'online_retail' THEN 'c360.order_items' WHEN 'order_items' THEN 'c360.order_items'
                                 WHEN 'orders' THEN 'c360.orders' WHEN 'payments' THEN 'c360.payments' END;
     IF bulk_table IS NOT NULL THEN
       EXECUTE format('SELECT count(*) FROM c360.%I WHERE load_id = $1', 'stage_' || l.source) INTO staged USING l.load_id;
-      restore_keys := c360._begin_bulk_write(bulk_table, staged);
+      restore_bulk := c360._begin_bulk_write(bulk_table, staged);
     END IF;
     EXECUTE format('SELECT c360.%I($1)', '_ingest_' || l.source) INTO changed USING l.load_id;
     IF bulk_table IS NOT NULL THEN
-      PERFORM c360._end_bulk_write(restore_keys);
+      PERFORM c360._end_bulk_write(restore_bulk);
     END IF;
     SELECT count(*) FILTER (WHERE problem IS NULL), count(*) FILTER (WHERE problem IS NOT NULL)
     INTO accepted, rejected_now FROM pg_temp.c360_checked;
-    restore_keys := c360._begin_bulk_write('c360.rejects', rejected_now);
+    restore_bulk := c360._begin_bulk_write('c360.rejects', rejected_now);
     rejected_now := c360._reject_checked_rows(l.load_id, l.source);
-    PERFORM c360._end_bulk_write(restore_keys);
+    PERFORM c360._end_bulk_write(restore_bulk);
     PERFORM c360._refresh_touched_facts();
     DROP TABLE pg_temp.c360_touched;
     DROP TABLE pg_temp.c360_checked;

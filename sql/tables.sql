@@ -29,7 +29,7 @@ AS $$ VALUES
   ('clv_monthly_discount_rate', '0.01',
    'monthly discount rate of predicted_clv_12m (0 to 1, e.g. 0.01 = 1% a month)'),
   ('bulk_load_min_rows', '10000',
-   'loads of at least this many rows (and at least a tenth of the target table) check their foreign keys in one pass at the end of ingest instead of row by row; only when ingest runs as the table''s owner; locks that table and the tables it references until the ingest commits')
+   'loads of at least this many rows (and at least a tenth of the target table) check their foreign keys and build their indexes in one pass at the end of ingest instead of row by row; only when ingest runs as the table''s owner; locks that table and the tables it references until the ingest commits')
 $$;
 COMMENT ON FUNCTION c360.setting_defaults() IS 'the settings c360 knows, with default values and descriptions';
 

@@ -86,7 +86,6 @@ fn normalize_customer_id(raw: &str) -> &str {
     online_retail::normalize_customer_id(raw)
 }
 
-/// Lower-cased letters and digits only: "InvoiceNo" and "invoice_no" match.
 /// State of `c360._latest_value`: the value on the latest row so far.
 #[derive(Default)]
 struct LatestValue {
@@ -123,6 +122,7 @@ fn _latest_value_final(mut state: pgrx::Internal) -> Option<String> {
     unsafe { crate::aggregate::state_mut::<LatestValue>(&mut state) }.and_then(|latest| latest.value.clone())
 }
 
+/// Lower-cased letters and digits only: "InvoiceNo" and "invoice_no" match.
 fn header_key(name: &str) -> String {
     name.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).collect()
 }
