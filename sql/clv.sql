@@ -59,7 +59,25 @@ CREATE AGGREGATE c360._first_day_revenue(day date, revenue numeric) (
     PARALLEL = SAFE
 );
 
-CREATE FUNCTION c360.btyd_summary(as_of date, time_unit text DEFAULT 'week')
+-- Per customer with a sale order before as_of: first and last order day,
+-- orders, revenue, distinct purchase days and the first day's revenue. The
+-- one GROUP BY customer_id over fact_orders that RFM (customer_metrics) and
+-- the BTYD summary share: a refresh runs it once (sql/refresh.sql).
+CREATE FUNCTION c360._customer_purchases(as_of date)
+RETURNS TABLE (customer_id text, first_day date, last_day date, orders integer, revenue numeric,
+               purchase_days integer, first_day_revenue numeric)
+LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog
+AS $$
+  SELECT o.customer_id, min(o.order_date), max(o.order_date), count(*)::integer, sum(o.revenue),
+         c360._purchase_days(o.order_date, o.revenue), c360._first_day_revenue(o.order_date, o.revenue)
+  FROM c360.fact_orders o
+  WHERE o.is_sale AND o.order_date < _customer_purchases.as_of
+  GROUP BY o.customer_id
+$$;
+
+-- The BTYD summary of per-customer purchases: those of a table with
+-- c360._customer_purchases' columns (the refresh's copy), or else computed.
+CREATE FUNCTION c360._btyd_rows(as_of date, time_unit text, purchases regclass)
 RETURNS TABLE (customer_id text, frequency integer, recency float8, t float8, monetary numeric)
 LANGUAGE plpgsql STABLE PARALLEL SAFE SET search_path = pg_catalog
 AS $$
@@ -70,21 +88,18 @@ BEGIN
     RAISE EXCEPTION 'btyd_summary: unknown time unit "%"', time_unit
       USING ERRCODE = 'invalid_parameter_value', HINT = 'Use day or week.';
   END IF;
-  RETURN QUERY
-  WITH per_customer AS (
-    SELECT o.customer_id, min(o.order_date) AS first_day, max(o.order_date) AS last_day,
-           c360._purchase_days(o.order_date, o.revenue) AS days, sum(o.revenue) AS revenue,
-           c360._first_day_revenue(o.order_date, o.revenue) AS first_day_revenue
-    FROM c360.fact_orders o
-    WHERE o.is_sale AND o.order_date < btyd_summary.as_of
-    GROUP BY o.customer_id)
-  SELECT p.customer_id, p.days - 1,
-         (p.last_day - p.first_day) / unit_days,
-         (btyd_summary.as_of - p.first_day) / unit_days,
-         CASE WHEN p.days > 1 THEN (p.revenue - p.first_day_revenue) / (p.days - 1) ELSE 0 END
-  FROM per_customer p;
+  RETURN QUERY EXECUTE format(
+    'SELECT p.customer_id, p.purchase_days - 1, (p.last_day - p.first_day) / $2, ($1 - p.first_day) / $2,
+            CASE WHEN p.purchase_days > 1 THEN (p.revenue - p.first_day_revenue) / (p.purchase_days - 1) ELSE 0 END
+     FROM %s p', coalesce(purchases::text, 'c360._customer_purchases($1)'))
+  USING as_of, unit_days;
 END
 $$;
+
+CREATE FUNCTION c360.btyd_summary(as_of date, time_unit text DEFAULT 'week')
+RETURNS TABLE (customer_id text, frequency integer, recency float8, t float8, monetary numeric)
+LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog
+AS $$ SELECT * FROM c360._btyd_rows(as_of, time_unit, NULL) $$;
 
 ------------------------------------------------------------------------------
 -- What the refresh keeps: the models of each as_of, predictions per customer.
@@ -139,7 +154,9 @@ DECLARE
 BEGIN
   DELETE FROM c360.clv_models m WHERE m.as_of = _refresh_clv.as_of;
   IF to_regclass('pg_temp.c360_refresh_btyd') IS NOT NULL THEN DROP TABLE pg_temp.c360_refresh_btyd; END IF;  -- quietly: no NOTICE
-  CREATE TEMP TABLE c360_refresh_btyd ON COMMIT DROP AS SELECT * FROM c360.btyd_summary(_refresh_clv.as_of, 'week');
+  -- from the purchases the customer_metrics step summarized (no second scan of fact_orders)
+  CREATE TEMP TABLE c360_refresh_btyd ON COMMIT DROP AS
+  SELECT * FROM c360._btyd_rows(_refresh_clv.as_of, 'week', 'pg_temp.c360_refresh_purchases');
   BEGIN
     SELECT c360.bgnbd_fit(s.frequency, s.recency, s.t) INTO bg FROM c360_refresh_btyd s;
   EXCEPTION WHEN invalid_parameter_value THEN
@@ -200,6 +217,8 @@ COMMENT ON AGGREGATE c360._first_day_revenue(date, numeric) IS 'internal (btyd_s
 COMMENT ON FUNCTION c360._purchase_days_transition(internal, date, numeric) IS 'internal: transition function of c360._purchase_days and c360._first_day_revenue';
 COMMENT ON FUNCTION c360._purchase_days_final(internal) IS 'internal: final function of c360._purchase_days';
 COMMENT ON FUNCTION c360._first_day_revenue_final(internal) IS 'internal: final function of c360._first_day_revenue';
+COMMENT ON FUNCTION c360._customer_purchases(date) IS 'internal: per customer with a sale order before as_of, first and last order day, orders, revenue, purchase days and first-day revenue (one GROUP BY customer_id over fact_orders)';
+COMMENT ON FUNCTION c360._btyd_rows(date, text, regclass) IS 'internal: btyd_summary of the purchases in a table shaped like c360._customer_purchases(as_of), or of that function when NULL';
 COMMENT ON FUNCTION c360.btyd_summary(date, text) IS 'per customer with a sale before as_of: frequency (purchase days - 1), recency (last - first purchase day), t (as_of - first purchase day) in days or weeks, monetary (mean revenue of the repeat purchase days)';
 COMMENT ON FUNCTION c360._refresh_clv(date) IS 'refresh step: fits BG/NBD and Gamma-Gamma and scores every customer';
 

@@ -131,6 +131,9 @@ BEGIN
           rows := c360._refresh_dim_date();
         WHEN 'customer_metrics' THEN
           as_of := c360.as_of_date();
+          -- The run's one pass over fact_orders: customer_metrics and clv read it.
+          IF to_regclass('pg_temp.c360_refresh_purchases') IS NOT NULL THEN DROP TABLE pg_temp.c360_refresh_purchases; END IF;
+          CREATE TEMP TABLE c360_refresh_purchases ON COMMIT DROP AS SELECT * FROM c360._customer_purchases(as_of);
           rows := c360._refresh_customer_metrics(as_of);
         WHEN 'rfm_segments' THEN
           rows := c360._refresh_rfm_segments(as_of, c360.setting('rfm_method'));
@@ -144,6 +147,7 @@ BEGIN
       RAISE NOTICE 'c360 refresh: % (% rows, % ms)', step, rows, ms;
       RETURN NEXT;
     END LOOP;
+    DROP TABLE pg_temp.c360_refresh_purchases;
   EXCEPTION WHEN OTHERS OR query_canceled THEN
     -- This block's work is already rolled back; the caller's transaction
     -- will be too, so the failure is logged from a background worker.

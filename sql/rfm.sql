@@ -158,13 +158,12 @@ LANGUAGE plpgsql SET search_path = pg_catalog
 AS $$
 DECLARE n bigint;
 BEGIN
+  -- pg_temp.c360_refresh_purchases: c360._customer_purchases(as_of), made by refresh_c360
   CREATE TEMP TABLE c360_new_rows ON COMMIT DROP AS
-  SELECT customer_id, min(order_date) AS first_order_date, max(order_date) AS last_order_date,
-         as_of - min(order_date) AS tenure_days, as_of - max(order_date) AS recency_days,
-         count(*)::integer AS frequency, sum(revenue) AS monetary, as_of AS as_of
-  FROM c360.fact_orders
-  WHERE is_sale AND order_date < as_of
-  GROUP BY customer_id;
+  SELECT customer_id, first_day AS first_order_date, last_day AS last_order_date,
+         as_of - first_day AS tenure_days, as_of - last_day AS recency_days,
+         orders AS frequency, revenue AS monetary, as_of AS as_of
+  FROM pg_temp.c360_refresh_purchases;
   RETURN c360._write_derived_rows('customer_metrics', 'customer_id');
 END
 $$;
