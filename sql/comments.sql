@@ -8,6 +8,8 @@ COMMENT ON FUNCTION c360.online_retail_line_problem(text, text, text, text, text
   'NULL for an Online Retail sale or return line (SPEC §3), else {reason, message}';
 COMMENT ON FUNCTION c360.order_line_problem(text, text) IS
   'NULL when an order_items quantity and unit_price are acceptable (quantity > 0, price >= 0, amount < 10^12), else {reason, message}';
+COMMENT ON FUNCTION c360._check_online_retail_load(bigint) IS
+  'internal (ingest): checks the staged lines of an Online Retail load in file order into pg_temp.c360_checked';
 COMMENT ON FUNCTION c360.normalize_customer_id(text) IS 'Online Retail CustomerID as stored: 17850.0 -> 17850';
 COMMENT ON FUNCTION c360.version() IS 'version of the installed c360 library';
 COMMENT ON FUNCTION c360._ingest_online_retail(bigint) IS 'internal: promotes one staged Online Retail load (called by c360.ingest)';

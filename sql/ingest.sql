@@ -1,7 +1,8 @@
 -- c360 ingest: client-side staging views and c360.ingest(), which promotes
 -- staged rows into the typed tables or c360.rejects. Set-based SQL; the
 -- per-value checks are the Rust functions c360.check_value and
--- c360.online_retail_line_problem (src/ingest/).
+-- c360.order_line_problem, and the Online Retail checking pass is
+-- c360._check_online_retail_load (src/ingest/).
 
 SELECT pg_catalog.pg_extension_config_dump('c360.load_log_load_id_seq', '');
 
@@ -84,7 +85,8 @@ COMMENT ON VIEW c360.payments_csv IS 'client-side load target for payments.csv (
 ------------------------------------------------------------------------------
 
 -- Records the rows of pg_temp.c360_checked that have a problem as rejects,
--- with their raw staged values (built only for those rows).
+-- with their raw staged values: its raw_values column when it has one, else
+-- built from the staged row.
 CREATE FUNCTION c360._reject_checked_rows(p_load bigint, p_source text) RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
@@ -98,13 +100,20 @@ BEGIN
   SELECT string_agg(format('%L, s.%I', a.attname, a.attname), ', ' ORDER BY a.attnum) INTO raw_values
   FROM pg_attribute a
   WHERE a.attrelid = stage AND a.attnum > 0 AND NOT a.attisdropped AND a.attname NOT IN ('load_id', 'line_no');
-  EXECUTE format($q$
+  IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'pg_temp.c360_checked'::regclass AND attname = 'raw_values') THEN
+    -- the checking pass kept them (Online Retail)
     INSERT INTO c360.rejects (load_id, source, line_no, reason, message, raw_values)
-    SELECT $1, $2, c.line_no, c.problem[1], c.problem[2], jsonb_build_object(%s)
-    FROM pg_temp.c360_checked c
-    JOIN %s s ON s.load_id = $1 AND s.line_no = c.line_no
-    WHERE c.problem IS NOT NULL$q$, raw_values, stage)
-  USING p_load, p_source;
+    SELECT p_load, p_source, c.line_no, c.problem[1], c.problem[2], c.raw_values
+    FROM pg_temp.c360_checked c WHERE c.problem IS NOT NULL;
+  ELSE
+    EXECUTE format($q$
+      INSERT INTO c360.rejects (load_id, source, line_no, reason, message, raw_values)
+      SELECT $1, $2, c.line_no, c.problem[1], c.problem[2], jsonb_build_object(%s)
+      FROM pg_temp.c360_checked c
+      JOIN %s s ON s.load_id = $1 AND s.line_no = c.line_no
+      WHERE c.problem IS NOT NULL$q$, raw_values, stage)
+    USING p_load, p_source;
+  END IF;
   GET DIAGNOSTICS n = ROW_COUNT;
   RETURN n;
 END
@@ -239,40 +248,18 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE changed bigint;
 BEGIN
-  -- One pass: each line's problem (Rust rules) and, for good lines, its
-  -- typed values. Casts run only where the checker accepted the text.
-  CREATE TEMP TABLE c360_checked ON COMMIT DROP AS
-  SELECT line_no, problem, order_id, order_id || ':' || position AS order_item_id,
-         order_id LIKE 'C%' AS is_return,
-         CASE WHEN problem IS NULL THEN c360.normalize_customer_id(customerid) END AS customer_id,
-         CASE WHEN problem IS NULL THEN btrim(stockcode) END AS product_id,
-         CASE WHEN problem IS NULL THEN nullif(btrim(description), '') END AS description,
-         CASE WHEN problem IS NULL THEN btrim(quantity)::integer END AS quantity,
-         CASE WHEN problem IS NULL THEN btrim(unitprice)::numeric END AS unit_price,
-         CASE WHEN problem IS NULL THEN btrim(invoicedate)::timestamptz END AS order_timestamp,
-         -- the written date: the checker accepted YYYY-MM-DD[ time[offset]]
-         CASE WHEN problem IS NULL THEN left(btrim(invoicedate), 10)::date END AS order_date,
-         CASE WHEN problem IS NULL THEN nullif(btrim(country), '') END AS country
-  FROM (SELECT s.*, btrim(s.invoiceno) AS order_id,
-               c360.online_retail_line_problem(s.invoiceno, s.stockcode, s.quantity, s.invoicedate, s.unitprice, s.customerid) AS problem,
-               -- the line's position within its invoice, in file order, counting
-               -- every line (rejected ones too) so keys never shift with the rules
-               -- (COLLATE "C": equality is the same, grouping by bytes is faster)
-               row_number() OVER (PARTITION BY btrim(s.invoiceno) COLLATE "C" ORDER BY s.line_no) AS position
-        FROM c360.stage_online_retail s WHERE s.load_id = p_load OFFSET 0) x;
+  -- One pass in Rust over the staged lines in file order (src/ingest/mod.rs,
+  -- _check_online_retail_load): each line's problem (SPEC §3 rules; one
+  -- customer per invoice), its position within its invoice, counting every
+  -- line so keys never shift with the rules, and the typed values of an
+  -- accepted line or the raw values of a refused one.
+  CREATE TEMP TABLE c360_checked (
+    line_no bigint, problem text[], order_id text, order_item_id text, is_return boolean,
+    customer_id text, product_id text, description text, quantity integer, unit_price numeric,
+    order_timestamp timestamptz, order_date date, country text, raw_values jsonb
+  ) ON COMMIT DROP;
+  PERFORM c360._check_online_retail_load(p_load);
   ANALYZE pg_temp.c360_checked;  -- a temp table has no statistics: plans would assume ~1,000 rows
-
-  -- An invoice belongs to one customer: a line naming another customer than
-  -- the invoice's first accepted line is rejected, never misattributed.
-  IF EXISTS (SELECT 1 FROM pg_temp.c360_checked WHERE problem IS NULL
-             GROUP BY order_id HAVING min(customer_id COLLATE "C") <> max(customer_id COLLATE "C")) THEN
-    UPDATE pg_temp.c360_checked c
-    SET problem = ARRAY['invoice_customer_conflict',
-          format('CustomerID %s differs from %s on the first line of invoice %s', quote_literal(c.customer_id), quote_literal(f.first_customer), c.order_id)]
-    FROM (SELECT DISTINCT ON (order_id) order_id, customer_id AS first_customer
-          FROM pg_temp.c360_checked WHERE problem IS NULL ORDER BY order_id, line_no) f
-    WHERE c.problem IS NULL AND c.order_id = f.order_id AND c.customer_id <> f.first_customer;
-  END IF;
 
   -- a customer's country is the one on their latest line; a product's
   -- description the latest one given

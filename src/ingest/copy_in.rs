@@ -28,16 +28,45 @@ impl CopyRows {
         let _ = write!(self.bytes, "{first}\t{second}");
         for field in fields {
             self.bytes.push(b'\t');
-            for &b in field.as_bytes() {
-                match b {
-                    b'\\' => self.bytes.extend_from_slice(b"\\\\"),
-                    b'\t' => self.bytes.extend_from_slice(b"\\t"),
-                    b'\n' => self.bytes.extend_from_slice(b"\\n"),
-                    b'\r' => self.bytes.extend_from_slice(b"\\r"),
-                    _ => self.bytes.push(b),
-                }
+            self.escaped(field);
+        }
+        self.end_row();
+    }
+
+    /// Appends one row of optional text fields (None is SQL NULL).
+    pub fn push_nullable<'a>(&mut self, fields: impl IntoIterator<Item = Option<&'a str>>) {
+        for (i, field) in fields.into_iter().enumerate() {
+            if i > 0 {
+                self.bytes.push(b'\t');
+            }
+            match field {
+                Some(f) => self.escaped(f),
+                None => self.bytes.extend_from_slice(b"\\N"),
             }
         }
+        self.end_row();
+    }
+
+    fn escaped(&mut self, field: &str) {
+        // runs of ordinary bytes copied whole
+        let bytes = field.as_bytes();
+        let mut start = 0;
+        for (i, &b) in bytes.iter().enumerate() {
+            let escape: &[u8] = match b {
+                b'\\' => b"\\\\",
+                b'\t' => b"\\t",
+                b'\n' => b"\\n",
+                b'\r' => b"\\r",
+                _ => continue,
+            };
+            self.bytes.extend_from_slice(&bytes[start..i]);
+            self.bytes.extend_from_slice(escape);
+            start = i + 1;
+        }
+        self.bytes.extend_from_slice(&bytes[start..]);
+    }
+
+    fn end_row(&mut self) {
         self.bytes.push(b'\n');
         self.rows += 1;
     }
@@ -135,5 +164,12 @@ mod tests {
             "7\t2\ta\ttab\\there\tback\\\\slash\tline\\nbreak\\r\t\n7\t3\t\\\\N\tünïcode\n"
         );
         assert_eq!(rows.rows(), 0);
+    }
+
+    #[test]
+    fn nullable_rows_write_null_as_backslash_n() {
+        let mut rows = CopyRows::default();
+        rows.push_nullable([Some("a\tb"), None, Some(""), Some("\\N")]);
+        assert_eq!(String::from_utf8(rows.take()).unwrap(), "a\\tb\t\\N\t\t\\\\N\n");
     }
 }

@@ -31,6 +31,7 @@ extension_sql_file!(
         online_retail_line_problem,
         order_line_problem,
         normalize_customer_id,
+        _check_online_retail_load,
         _latest_value_transition,
         _latest_value_final
     ]
@@ -68,7 +69,16 @@ fn online_retail_line_problem(
     unit_price: Option<&str>,
     customer_id: Option<&str>,
 ) -> Option<Vec<String>> {
-    let line = online_retail::Line { invoice_no, stock_code, quantity, invoice_date, unit_price, customer_id };
+    let line = online_retail::Line {
+        invoice_no,
+        stock_code,
+        quantity,
+        invoice_date,
+        unit_price,
+        customer_id,
+        description: None,
+        country: None,
+    };
     refusal_array(online_retail::classify(&line).map(|_| ()))
 }
 
@@ -120,6 +130,246 @@ fn _latest_value_transition(
 fn _latest_value_final(mut state: pgrx::Internal) -> Option<String> {
     // SAFETY: every state of c360._latest_value is a LatestValue.
     unsafe { crate::aggregate::state_mut::<LatestValue>(&mut state) }.and_then(|latest| latest.value.clone())
+}
+
+/// The staged Online Retail columns, in the order the checking pass reads
+/// them (also the keys of a refused line's raw values).
+const ONLINE_RETAIL_COLUMNS: [&str; 8] =
+    ["invoiceno", "stockcode", "description", "quantity", "invoicedate", "unitprice", "customerid", "country"];
+
+/// The columns of `pg_temp.c360_checked` the Online Retail pass writes.
+const CHECKED_COLUMNS: [&str; 14] = [
+    "line_no",
+    "problem",
+    "order_id",
+    "order_item_id",
+    "is_return",
+    "customer_id",
+    "product_id",
+    "description",
+    "quantity",
+    "unit_price",
+    "order_timestamp",
+    "order_date",
+    "country",
+    "raw_values",
+];
+
+/// `{"reason","message"}`: a text[] literal.
+fn problem_literal(refusal: &Refusal) -> String {
+    let mut out = String::from("{");
+    for (i, element) in [refusal.reason, refusal.message.as_str()].into_iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        out.push('"');
+        for c in element.chars() {
+            if c == '"' || c == '\\' {
+                out.push('\\');
+            }
+            out.push(c);
+        }
+        out.push('"');
+    }
+    out.push('}');
+    out
+}
+
+/// A refused line's staged values as a JSON object (what rejects.raw_values keeps).
+fn raw_values_json(values: &[Option<&str>; 8]) -> String {
+    // keys in jsonb's own order (shorter first, then bytewise): its input
+    // function then finds them sorted instead of sorting every object
+    const JSONB_ORDER: [usize; 8] = [7, 3, 0, 1, 5, 6, 2, 4];
+    let mut out = String::from("{");
+    for (i, &column) in JSONB_ORDER.iter().enumerate() {
+        let (name, value) = (ONLINE_RETAIL_COLUMNS[column], values[column]);
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push('"');
+        out.push_str(name);
+        out.push_str("\": ");
+        match value {
+            Some(v) => out.push_str(&serde_json::to_string(v).unwrap_or_default()),
+            None => out.push_str("null"),
+        }
+    }
+    out.push('}');
+    out
+}
+
+/// Calls `on_line(line_no, values)` for each staged line of `load_id`
+/// (values in [`ONLINE_RETAIL_COLUMNS`] order) until it returns false; in
+/// line order when `ordered`, else in the table's physical order (no sort).
+/// Returns whether every line was read.
+fn read_staged_lines(load_id: i64, ordered: bool, mut on_line: impl FnMut(i64, &[Option<&str>; 8]) -> bool) -> bool {
+    let query = if ordered {
+        c"SELECT line_no, invoiceno, stockcode, description, quantity, invoicedate, unitprice, customerid, country
+          FROM c360.stage_online_retail WHERE load_id = $1 ORDER BY line_no"
+    } else {
+        c"SELECT line_no, invoiceno, stockcode, description, quantity, invoicedate, unitprice, customerid, country
+          FROM c360.stage_online_retail WHERE load_id = $1"
+    };
+    Spi::connect(|_client| {
+        // SAFETY: a read-only cursor over a query with one bigint parameter;
+        // each fetched tuple is deformed against its own descriptor and
+        // read before SPI_freetuptable releases it.
+        unsafe {
+            let mut argtypes = [pg_sys::INT8OID];
+            let mut args = [pg_sys::Datum::from(load_id)];
+            let portal = pg_sys::SPI_cursor_open_with_args(
+                std::ptr::null(),
+                query.as_ptr(),
+                1,
+                argtypes.as_mut_ptr(),
+                args.as_mut_ptr(),
+                std::ptr::null(),
+                true,
+                0,
+            );
+            let mut complete = true;
+            'fetch: loop {
+                pg_sys::SPI_cursor_fetch(portal, true, 10_000);
+                let table = pg_sys::SPI_tuptable;
+                let n = pg_sys::SPI_processed as usize;
+                if table.is_null() || n == 0 {
+                    break;
+                }
+                for &tuple in std::slice::from_raw_parts((*table).vals, n) {
+                    let mut datums = [pg_sys::Datum::from(0); 9];
+                    let mut nulls = [false; 9];
+                    pg_sys::heap_deform_tuple(tuple, (*table).tupdesc, datums.as_mut_ptr(), nulls.as_mut_ptr());
+                    let line_no = datums[0].value() as i64;
+                    let mut values: [Option<&str>; 8] = [None; 8];
+                    for (i, value) in values.iter_mut().enumerate() {
+                        if !nulls[i + 1] {
+                            let text = pg_sys::pg_detoast_datum_packed(datums[i + 1].cast_mut_ptr());
+                            *value = Some(pgrx::varlena::text_to_rust_str(text).unwrap_or_else(|_| {
+                                raise(
+                                    PgSqlErrorCode::ERRCODE_CHARACTER_NOT_IN_REPERTOIRE,
+                                    format!("staged line {line_no} of load {load_id} is not valid UTF-8"),
+                                    format!("column {}", ONLINE_RETAIL_COLUMNS[i]),
+                                    Some("c360 needs a UTF8 database."),
+                                )
+                            }));
+                        }
+                    }
+                    if !on_line(line_no, &values) {
+                        complete = false;
+                        pg_sys::SPI_freetuptable(table);
+                        break 'fetch;
+                    }
+                }
+                pg_sys::SPI_freetuptable(table);
+            }
+            pg_sys::SPI_cursor_close(portal);
+            complete
+        }
+    })
+}
+
+/// One line of the checking pass as a row of `pg_temp.c360_checked`.
+fn push_checked_line(rows: &mut CopyRows, line_no: i64, raw: &[Option<&str>; 8], line: &online_retail::Checked) {
+    let line_text = line_no.to_string();
+    let item = line.order_item_id();
+    let is_return = line.is_return().map(|r| if r { "t" } else { "f" });
+    let keys = [Some(line_text.as_str())];
+    match &line.outcome {
+        Ok(a) => rows.push_nullable(keys.into_iter().chain([
+            None,
+            line.order_id,
+            item.as_deref(),
+            is_return,
+            Some(a.customer_id),
+            Some(a.product_id),
+            a.description,
+            Some(a.quantity),
+            Some(a.unit_price),
+            Some(a.order_timestamp),
+            Some(a.order_date),
+            a.country,
+            None,
+        ])),
+        Err(refusal) => {
+            let problem = problem_literal(refusal);
+            let raw_values = raw_values_json(raw);
+            rows.push_nullable(
+                keys.into_iter()
+                    .chain([Some(problem.as_str()), line.order_id, item.as_deref(), is_return])
+                    .chain([None; 8])
+                    .chain([Some(raw_values.as_str())]),
+            );
+        }
+    }
+}
+
+/// The checking pass of an Online Retail load (SPEC.md §3), in Rust: reads
+/// the staged lines in file order and writes one row per line into the
+/// session's `pg_temp.c360_checked` (created by `_ingest_online_retail`;
+/// never another table: COPY's internals skip privilege checks) through
+/// COPY — its problem, order and line keys and, for an accepted line, its
+/// values (COPY parses them into the typed columns, as a cast would), or
+/// for a refused one its raw values. Returns the lines written.
+#[pg_extern(volatile, parallel_unsafe)]
+#[search_path(pg_catalog, pg_temp)]
+fn _check_online_retail_load(load_id: i64) -> i64 {
+    let checked = Spi::get_one::<pg_sys::Oid>("SELECT pg_catalog.to_regclass('pg_temp.c360_checked')::oid")
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| {
+            raise(
+                PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE,
+                "_check_online_retail_load writes into pg_temp.c360_checked, which does not exist",
+                "It is a step of c360.ingest(), which creates that table first.",
+                Some("Call c360.ingest()."),
+            )
+        });
+    let columns: Vec<String> = CHECKED_COLUMNS.iter().map(|c| c.to_string()).collect();
+    let mut batch_memory = PgMemoryContexts::new("c360 checking batch");
+    let mut pass = |ordered: bool| -> Option<i64> {
+        let mut checker = online_retail::LoadChecker::default();
+        let mut rows = CopyRows::default();
+        let mut flush = |rows: &mut CopyRows| {
+            // SAFETY: COPY's allocations live in the batch context, reset after it returns.
+            unsafe {
+                batch_memory.switch_to(|_| copy_into(checked, &columns, rows));
+                batch_memory.reset();
+            }
+        };
+        let (mut written, mut last_line) = (0i64, i64::MIN);
+        let complete = read_staged_lines(load_id, ordered, |line_no, raw| {
+            if line_no < last_line {
+                return false;
+            }
+            last_line = line_no;
+            let [invoice_no, stock_code, description, quantity, invoice_date, unit_price, customer_id, country] = *raw;
+            let line = online_retail::Line {
+                invoice_no,
+                stock_code,
+                quantity,
+                invoice_date,
+                unit_price,
+                customer_id,
+                description,
+                country,
+            };
+            push_checked_line(&mut rows, line_no, raw, &checker.check(&line));
+            written += 1;
+            if rows.rows() >= BATCH_ROWS {
+                flush(&mut rows);
+            }
+            true
+        });
+        flush(&mut rows);
+        complete.then_some(written)
+    };
+    // A load written by one COPY lies in the table in line order, so the
+    // lines are read unsorted; should they not be (space reused from
+    // deleted rows, a synchronized scan), the pass starts over sorted.
+    pass(false).unwrap_or_else(|| {
+        Spi::run("TRUNCATE pg_temp.c360_checked").unwrap_or_else(|e| spi_failed("restarting the checking pass", e));
+        pass(true).expect("lines read in line order are in line order")
+    })
 }
 
 /// Lower-cased letters and digits only: "InvoiceNo" and "invoice_no" match.
@@ -433,6 +683,27 @@ fn import_csv(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn raw_values_keys_come_in_jsonb_order() {
+        let json = raw_values_json(&[Some("536365"), Some("85123A"), None, Some("6"), Some("x"), Some("2.55"), Some(""), Some("U\"K")]);
+        let mut keys: Vec<&str> = ONLINE_RETAIL_COLUMNS.to_vec();
+        keys.sort_by_key(|k| json.find(&format!("\"{k}\":")).expect("every column is a key"));
+        let mut sorted = keys.clone();
+        sorted.sort_by_key(|k| (k.len(), k.to_string()));
+        assert_eq!(keys, sorted);
+        assert_eq!(keys.len(), 8);
+        let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(parsed["country"], "U\"K");
+        assert_eq!(parsed["description"], serde_json::Value::Null);
+        assert_eq!(parsed["invoiceno"], "536365");
+    }
+
+    #[test]
+    fn problem_literals_quote_and_escape() {
+        let r = Refusal::new("bad_number", "UnitPrice \"2,55\" is not a number \\ ok".into());
+        assert_eq!(problem_literal(&r), r#"{"bad_number","UnitPrice \"2,55\" is not a number \\ ok"}"#);
+    }
 
     #[test]
     fn header_matching_ignores_case_punctuation_and_order() {

@@ -8,6 +8,7 @@
 //! - Everything else is rejected with a reason.
 
 use super::values::{check, check_line_amount, parse_decimal, parse_integer, parse_required, quote_value, Kind, Refusal};
+use std::collections::HashMap;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LineKind {
@@ -24,6 +25,9 @@ pub struct Line<'a> {
     pub invoice_date: Option<&'a str>,
     pub unit_price: Option<&'a str>,
     pub customer_id: Option<&'a str>,
+    /// (not checked: free text)
+    pub description: Option<&'a str>,
+    pub country: Option<&'a str>,
 }
 
 /// `17850.0` -> `17850`; surrounding blanks removed.
@@ -67,6 +71,130 @@ pub fn classify(line: &Line) -> Result<LineKind, Refusal> {
     Ok(LineKind::Sale)
 }
 
+/// PostgreSQL's `btrim(text)`: spaces only, as the typed tables store keys.
+fn btrim(v: &str) -> &str {
+    v.trim_matches(' ')
+}
+
+/// PostgreSQL's `quote_literal`: `'it''s'`, and `E'...'` with doubled
+/// backslashes when there are any.
+fn quote_literal(v: &str) -> String {
+    let mut out = String::with_capacity(v.len() + 3);
+    if v.contains('\\') {
+        out.push('E');
+    }
+    out.push('\'');
+    for c in v.chars() {
+        if c == '\'' || c == '\\' {
+            out.push(c);
+        }
+        out.push(c);
+    }
+    out.push('\'');
+    out
+}
+
+/// The values an accepted line stores, as text for the typed columns.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Accepted<'a> {
+    pub customer_id: &'a str,
+    pub product_id: &'a str,
+    pub description: Option<&'a str>,
+    pub quantity: &'a str,
+    pub unit_price: &'a str,
+    pub order_timestamp: &'a str,
+    /// the written date (the checker accepted `YYYY-MM-DD[ time[offset]]`)
+    pub order_date: &'a str,
+    pub country: Option<&'a str>,
+}
+
+/// One line after the checking pass.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Checked<'a> {
+    pub order_id: Option<&'a str>,
+    /// 1-based position within its invoice in file order, counting every
+    /// line (refused ones too) so that keys never shift with the rules
+    pub position: i64,
+    pub outcome: Result<Accepted<'a>, Refusal>,
+}
+
+impl Checked<'_> {
+    /// The line's key in order_items: invoice and position.
+    pub fn order_item_id(&self) -> Option<String> {
+        self.order_id.map(|o| format!("{o}:{}", self.position))
+    }
+
+    pub fn is_return(&self) -> Option<bool> {
+        self.order_id.map(|o| o.starts_with('C'))
+    }
+}
+
+/// The checking pass over one load, fed its lines in file order: the rules
+/// of [`classify`], each line's position within its invoice, and one
+/// customer per invoice — a line naming another customer than the
+/// invoice's first accepted line is refused, never misattributed.
+#[derive(Default)]
+pub struct LoadChecker {
+    lines_seen: HashMap<String, i64>,
+    lines_without_invoice: i64,
+    first_customer: HashMap<String, String>,
+}
+
+impl LoadChecker {
+    pub fn check<'a>(&mut self, line: &Line<'a>) -> Checked<'a> {
+        let order_id = line.invoice_no.map(btrim);
+        let position = match order_id {
+            Some(o) => match self.lines_seen.get_mut(o) {
+                Some(n) => {
+                    *n += 1;
+                    *n
+                }
+                None => {
+                    self.lines_seen.insert(o.to_string(), 1);
+                    1
+                }
+            },
+            None => {
+                self.lines_without_invoice += 1;
+                self.lines_without_invoice
+            }
+        };
+        let outcome = classify(line).and_then(|_| {
+            let customer_id = normalize_customer_id(line.customer_id.unwrap_or_default());
+            let invoice = order_id.unwrap_or_default();
+            match self.first_customer.get(invoice) {
+                Some(first) if first != customer_id => {
+                    return Err(Refusal::new(
+                        "invoice_customer_conflict",
+                        format!(
+                            "CustomerID {} differs from {} on the first line of invoice {invoice}",
+                            quote_literal(customer_id),
+                            quote_literal(first)
+                        ),
+                    ));
+                }
+                Some(_) => {}
+                None => {
+                    self.first_customer.insert(invoice.to_string(), customer_id.to_string());
+                }
+            }
+            // classify refused every line missing one of these
+            let date = btrim(line.invoice_date.unwrap_or_default());
+            Ok(Accepted {
+                customer_id,
+                product_id: btrim(line.stock_code.unwrap_or_default()),
+                description: line.description.map(btrim).filter(|d| !d.is_empty()),
+                quantity: btrim(line.quantity.unwrap_or_default()),
+                unit_price: btrim(line.unit_price.unwrap_or_default()),
+                order_timestamp: date,
+                order_date: date.char_indices().nth(10).map_or(date, |(end, _)| &date[..end]),
+                country: line.country.map(btrim).filter(|c| !c.is_empty()),
+            })
+        });
+        Checked { order_id, position, outcome }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -79,6 +207,8 @@ mod tests {
             invoice_date: Some("2010-12-01 08:26:00"),
             unit_price: Some(price),
             customer_id: Some(customer),
+            description: Some(" WHITE HANGING HEART "),
+            country: Some("United Kingdom"),
         }
     }
 
@@ -100,6 +230,52 @@ mod tests {
         let mut bad_date = line("536365", "6", "2.55", "17850.0");
         bad_date.invoice_date = Some("12/1/2010 8:26");
         assert_eq!(reason(&bad_date), "bad_timestamp");
+    }
+
+    #[test]
+    fn load_checker_numbers_lines_per_invoice_and_keeps_one_customer_per_invoice() {
+        let mut checker = LoadChecker::default();
+        let first = checker.check(&line(" 536365 ", "6", " 2.55", "17850.0"));
+        assert_eq!(first.order_id, Some("536365"));
+        assert_eq!(first.order_item_id().as_deref(), Some("536365:1"));
+        assert_eq!(first.is_return(), Some(false));
+        assert_eq!(
+            first.outcome,
+            Ok(Accepted {
+                customer_id: "17850",
+                product_id: "85123A",
+                description: Some("WHITE HANGING HEART"),
+                quantity: "6",
+                unit_price: "2.55",
+                order_timestamp: "2010-12-01 08:26:00",
+                order_date: "2010-12-01",
+                country: Some("United Kingdom"),
+            })
+        );
+        // a refused line still takes its position
+        assert_eq!(checker.check(&line("536365", "6", "2.55", "")).position, 2);
+        let other = checker.check(&line("536365", "1", "1.00", "13748"));
+        assert_eq!(other.position, 3);
+        let refusal = other.outcome.unwrap_err();
+        assert_eq!(refusal.reason, "invoice_customer_conflict");
+        assert_eq!(refusal.message, "CustomerID '13748' differs from '17850' on the first line of invoice 536365");
+        assert!(checker.check(&line("536365", "2", "1.00", "17850")).outcome.is_ok());
+        let ret = checker.check(&line("C536379", "-1", "27.50", "14527.0"));
+        assert_eq!((ret.position, ret.is_return()), (1, Some(true)));
+        let mut blank = line("536366", "1", "1.00", "17850");
+        blank.description = Some("  ");
+        blank.country = None;
+        let accepted = checker.check(&blank).outcome.unwrap();
+        assert_eq!((accepted.description, accepted.country), (None, None));
+        let no_invoice = checker.check(&Line { invoice_no: None, ..line("", "1", "1.00", "17850") });
+        assert_eq!((no_invoice.order_item_id(), no_invoice.is_return()), (None, None));
+    }
+
+    #[test]
+    fn quote_literal_matches_postgresql() {
+        assert_eq!(quote_literal("17850"), "'17850'");
+        assert_eq!(quote_literal("o'brien"), "'o''brien'");
+        assert_eq!(quote_literal("a\\b"), "E'a\\\\b'");
     }
 
     #[test]

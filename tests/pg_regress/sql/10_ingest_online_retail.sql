@@ -41,3 +41,14 @@ SELECT source, rows_read, rows_accepted, rows_rejected, rows_duplicate FROM c360
 SELECT count(*) AS fact_lines, sum(revenue) FILTER (WHERE is_sale) AS revenue FROM c360.fact_sales;
 -- Staging is emptied once its rows are typed or rejected.
 SELECT count(*) AS still_staged FROM c360.stage_online_retail;
+
+-- Positions follow line numbers, wherever the rows lie in the staging
+-- table: a load stored out of line order (here inserted backwards) is read
+-- again, sorted.
+INSERT INTO c360.load_log (source, file_name, status, staged_at) VALUES ('online_retail', NULL, 'staged', clock_timestamp());
+INSERT INTO c360.stage_online_retail (load_id, line_no, invoiceno, stockcode, description, quantity, invoicedate, unitprice, customerid, country)
+SELECT currval('c360.load_log_load_id_seq'), line, '900001', 'P' || line, 'line ' || line, line::text, '2011-01-05 10:00', '1.00', '12345.0', 'Malaysia'
+FROM generate_series(4, 2, -1) line;
+SELECT line_no FROM c360.stage_online_retail ORDER BY ctid;
+SELECT source, rows_read, rows_accepted, rows_rejected FROM c360.ingest();
+SELECT order_item_id, product_id, quantity FROM c360.order_items WHERE order_id = '900001' ORDER BY order_item_id;
