@@ -573,7 +573,12 @@ BEGIN
     bulk_table := CASE l.source WHEN 'online_retail' THEN 'c360.order_items' WHEN 'order_items' THEN 'c360.order_items'
                                 WHEN 'orders' THEN 'c360.orders' WHEN 'payments' THEN 'c360.payments' END;
     IF bulk_table IS NOT NULL THEN
-      EXECUTE format('SELECT count(*) FROM c360.%I WHERE load_id = $1', 'stage_' || l.source) INTO staged USING l.load_id;
+      -- the load's size decides the path: import_csv counted it (it need
+      -- not be exact), a client-side \copy did not
+      SELECT g.rows_read - g.rows_rejected INTO staged FROM c360.load_log g WHERE g.load_id = l.load_id;
+      IF staged IS NULL THEN
+        EXECUTE format('SELECT count(*) FROM c360.%I WHERE load_id = $1', 'stage_' || l.source) INTO staged USING l.load_id;
+      END IF;
       restore_bulk := c360._begin_bulk_write(bulk_table, staged);
     END IF;
     EXECUTE format('SELECT c360.%I($1)', '_ingest_' || l.source) INTO changed USING l.load_id;
