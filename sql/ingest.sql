@@ -95,17 +95,17 @@ DECLARE
   stage regclass := format('c360.%I', 'stage_' || p_source);
   raw_values text;
 BEGIN
-  -- jsonb_build_object of the staged columns: a third cheaper than
-  -- to_jsonb(row) minus the load_id and line_no keys, same result
-  SELECT string_agg(format('%L, s.%I', a.attname, a.attname), ', ' ORDER BY a.attnum) INTO raw_values
-  FROM pg_attribute a
-  WHERE a.attrelid = stage AND a.attnum > 0 AND NOT a.attisdropped AND a.attname NOT IN ('load_id', 'line_no');
   IF EXISTS (SELECT 1 FROM pg_attribute WHERE attrelid = 'pg_temp.c360_checked'::regclass AND attname = 'raw_values') THEN
     -- the checking pass kept them (Online Retail)
     INSERT INTO c360.rejects (load_id, source, line_no, reason, message, raw_values)
     SELECT p_load, p_source, c.line_no, c.problem[1], c.problem[2], c.raw_values
     FROM pg_temp.c360_checked c WHERE c.problem IS NOT NULL;
   ELSE
+    -- jsonb_build_object of the staged columns: a third cheaper than
+    -- to_jsonb(row) minus the load_id and line_no keys, same result
+    SELECT string_agg(format('%L, s.%I', a.attname, a.attname), ', ' ORDER BY a.attnum) INTO raw_values
+    FROM pg_attribute a
+    WHERE a.attrelid = stage AND a.attnum > 0 AND NOT a.attisdropped AND a.attname NOT IN ('load_id', 'line_no');
     EXECUTE format($q$
       INSERT INTO c360.rejects (load_id, source, line_no, reason, message, raw_values)
       SELECT $1, $2, c.line_no, c.problem[1], c.problem[2], jsonb_build_object(%s)

@@ -69,16 +69,7 @@ fn online_retail_line_problem(
     unit_price: Option<&str>,
     customer_id: Option<&str>,
 ) -> Option<Vec<String>> {
-    let line = online_retail::Line {
-        invoice_no,
-        stock_code,
-        quantity,
-        invoice_date,
-        unit_price,
-        customer_id,
-        description: None,
-        country: None,
-    };
+    let line = online_retail::Line { invoice_no, stock_code, quantity, invoice_date, unit_price, customer_id, ..Default::default() };
     refusal_array(online_retail::classify(&line).map(|_| ()))
 }
 
@@ -198,18 +189,13 @@ fn raw_values_json(values: &[Option<&str>; 8]) -> String {
     out
 }
 
-/// Calls `on_line(line_no, values)` for each staged line of `load_id`
-/// (values in [`ONLINE_RETAIL_COLUMNS`] order) until it returns false; in
-/// line order when `ordered`, else in the table's physical order (no sort).
-/// Returns whether every line was read.
-fn read_staged_lines(load_id: i64, ordered: bool, mut on_line: impl FnMut(i64, &[Option<&str>; 8]) -> bool) -> bool {
-    let query = if ordered {
-        c"SELECT line_no, invoiceno, stockcode, description, quantity, invoicedate, unitprice, customerid, country
-          FROM c360.stage_online_retail WHERE load_id = $1 ORDER BY line_no"
-    } else {
-        c"SELECT line_no, invoiceno, stockcode, description, quantity, invoicedate, unitprice, customerid, country
-          FROM c360.stage_online_retail WHERE load_id = $1"
-    };
+/// Calls `on_line(line_no, values)` for each staged line of `load_id` in
+/// line order (values in [`ONLINE_RETAIL_COLUMNS`] order). The rows of a
+/// load do not lie in the table in line order (COPY's batches reuse free
+/// space in earlier pages), hence the ORDER BY.
+fn read_staged_lines(load_id: i64, mut on_line: impl FnMut(i64, &[Option<&str>; 8])) {
+    let query = c"SELECT line_no, invoiceno, stockcode, description, quantity, invoicedate, unitprice, customerid, country
+                  FROM c360.stage_online_retail WHERE load_id = $1 ORDER BY line_no";
     Spi::connect(|_client| {
         // SAFETY: a read-only cursor over a query with one bigint parameter;
         // each fetched tuple is deformed against its own descriptor and
@@ -227,8 +213,7 @@ fn read_staged_lines(load_id: i64, ordered: bool, mut on_line: impl FnMut(i64, &
                 true,
                 0,
             );
-            let mut complete = true;
-            'fetch: loop {
+            loop {
                 pg_sys::SPI_cursor_fetch(portal, true, 10_000);
                 let table = pg_sys::SPI_tuptable;
                 let n = pg_sys::SPI_processed as usize;
@@ -254,16 +239,11 @@ fn read_staged_lines(load_id: i64, ordered: bool, mut on_line: impl FnMut(i64, &
                             }));
                         }
                     }
-                    if !on_line(line_no, &values) {
-                        complete = false;
-                        pg_sys::SPI_freetuptable(table);
-                        break 'fetch;
-                    }
+                    on_line(line_no, &values);
                 }
                 pg_sys::SPI_freetuptable(table);
             }
             pg_sys::SPI_cursor_close(portal);
-            complete
         }
     })
 }
@@ -304,7 +284,7 @@ fn push_checked_line(rows: &mut CopyRows, line_no: i64, raw: &[Option<&str>; 8],
 }
 
 /// The checking pass of an Online Retail load (SPEC.md §3), in Rust: reads
-/// the staged lines in file order and writes one row per line into the
+/// the staged lines in line order and writes one row per line into the
 /// session's `pg_temp.c360_checked` (created by `_ingest_online_retail`;
 /// never another table: COPY's internals skip privilege checks) through
 /// COPY — its problem, order and line keys and, for an accepted line, its
@@ -326,52 +306,36 @@ fn _check_online_retail_load(load_id: i64) -> i64 {
         });
     let columns: Vec<String> = CHECKED_COLUMNS.iter().map(|c| c.to_string()).collect();
     let mut batch_memory = PgMemoryContexts::new("c360 checking batch");
-    let mut pass = |ordered: bool| -> Option<i64> {
-        let mut checker = online_retail::LoadChecker::default();
-        let mut rows = CopyRows::default();
-        let mut flush = |rows: &mut CopyRows| {
-            // SAFETY: COPY's allocations live in the batch context, reset after it returns.
-            unsafe {
-                batch_memory.switch_to(|_| copy_into(checked, &columns, rows));
-                batch_memory.reset();
-            }
-        };
-        let (mut written, mut last_line) = (0i64, i64::MIN);
-        let complete = read_staged_lines(load_id, ordered, |line_no, raw| {
-            if line_no < last_line {
-                return false;
-            }
-            last_line = line_no;
-            let [invoice_no, stock_code, description, quantity, invoice_date, unit_price, customer_id, country] = *raw;
-            let line = online_retail::Line {
-                invoice_no,
-                stock_code,
-                quantity,
-                invoice_date,
-                unit_price,
-                customer_id,
-                description,
-                country,
-            };
-            push_checked_line(&mut rows, line_no, raw, &checker.check(&line));
-            written += 1;
-            if rows.rows() >= BATCH_ROWS {
-                flush(&mut rows);
-            }
-            true
-        });
-        flush(&mut rows);
-        complete.then_some(written)
+    let mut flush = |rows: &mut CopyRows| {
+        // SAFETY: COPY's allocations live in the batch context, reset after it returns.
+        unsafe {
+            batch_memory.switch_to(|_| copy_into(checked, &columns, rows));
+            batch_memory.reset();
+        }
     };
-    // Lines are first read unsorted and the pass starts over sorted at the
-    // first line out of order. NOTE: measured after the fact, import_csv's
-    // COPY batches do not keep a load in line order (the free space map
-    // places later rows in earlier pages from line ~119 on), so in practice
-    // the sorted pass always runs, after a few hundred wasted lines.
-    pass(false).unwrap_or_else(|| {
-        Spi::run("TRUNCATE pg_temp.c360_checked").unwrap_or_else(|e| spi_failed("restarting the checking pass", e));
-        pass(true).expect("lines read in line order are in line order")
-    })
+    let mut checker = online_retail::LoadChecker::default();
+    let mut rows = CopyRows::default();
+    let mut written: i64 = 0;
+    read_staged_lines(load_id, |line_no, raw| {
+        let [invoice_no, stock_code, description, quantity, invoice_date, unit_price, customer_id, country] = *raw;
+        let line = online_retail::Line {
+            invoice_no,
+            stock_code,
+            quantity,
+            invoice_date,
+            unit_price,
+            customer_id,
+            description,
+            country,
+        };
+        push_checked_line(&mut rows, line_no, raw, &checker.check(&line));
+        written += 1;
+        if rows.rows() >= BATCH_ROWS {
+            flush(&mut rows);
+        }
+    });
+    flush(&mut rows);
+    written
 }
 
 /// Lower-cased letters and digits only: "InvoiceNo" and "invoice_no" match.

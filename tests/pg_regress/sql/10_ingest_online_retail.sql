@@ -43,8 +43,7 @@ SELECT count(*) AS fact_lines, sum(revenue) FILTER (WHERE is_sale) AS revenue FR
 SELECT count(*) AS still_staged FROM c360.stage_online_retail;
 
 -- Positions follow line numbers, wherever the rows lie in the staging
--- table: a load stored out of line order (here inserted backwards) is read
--- again, sorted.
+-- table: here a load stored out of line order (inserted backwards).
 INSERT INTO c360.load_log (source, file_name, status, staged_at) VALUES ('online_retail', NULL, 'staged', clock_timestamp());
 INSERT INTO c360.stage_online_retail (load_id, line_no, invoiceno, stockcode, description, quantity, invoicedate, unitprice, customerid, country)
 SELECT currval('c360.load_log_load_id_seq'), line, '900001', 'P' || line, 'line ' || line, line::text, '2011-01-05 10:00', '1.00', '12345.0', 'Malaysia'
