@@ -9,7 +9,7 @@ COMMENT ON FUNCTION c360.online_retail_line_problem(text, text, text, text, text
 COMMENT ON FUNCTION c360.order_line_problem(text, text) IS
   'NULL when an order_items quantity and unit_price are acceptable (quantity > 0, price >= 0, amount < 10^12), else {reason, message}';
 COMMENT ON FUNCTION c360._check_online_retail_load(bigint) IS
-  'internal (ingest): checks the staged lines of an Online Retail load in file order into pg_temp.c360_checked';
+  'internal (ingest): checks the staged lines of an Online Retail load in file order into pg_temp.c360_checked, and its orders, customers and products into pg_temp.c360_checked_orders, _customers and _products';
 COMMENT ON FUNCTION c360.normalize_customer_id(text) IS 'Online Retail CustomerID as stored: 17850.0 -> 17850';
 COMMENT ON FUNCTION c360.version() IS 'version of the installed c360 library';
 COMMENT ON FUNCTION c360._ingest_online_retail(bigint) IS 'internal: promotes one staged Online Retail load (called by c360.ingest)';
@@ -21,9 +21,6 @@ COMMENT ON FUNCTION c360._ingest_payments(bigint) IS 'internal: promotes one sta
 COMMENT ON FUNCTION c360._reject_checked_rows(bigint, text) IS 'internal: records the rows of the current load that failed a check';
 COMMENT ON FUNCTION c360._begin_bulk_write(regclass, bigint) IS 'internal: drops a table''s foreign keys and indexes before a bulk load when that is cheaper than row-by-row checks and index inserts, returning the statements that add them back (NULL: row-by-row path)';
 COMMENT ON FUNCTION c360._end_bulk_write(text[]) IS 'internal: adds back the foreign keys and indexes _begin_bulk_write dropped, validating every row';
-COMMENT ON AGGREGATE c360._latest_value(text, timestamptz, bigint) IS 'internal: the value on the row with the greatest (at, line_no) of each group, NULL values included';
-COMMENT ON FUNCTION c360._latest_value_transition(internal, text, timestamptz, bigint) IS 'support function of c360._latest_value';
-COMMENT ON FUNCTION c360._latest_value_final(internal) IS 'support function of c360._latest_value';
 COMMENT ON FUNCTION c360._reject_repeated_keys(text, text) IS 'internal: marks rows repeating a key seen earlier in the same load';
 COMMENT ON FUNCTION c360._reject_unknown_refs(text, text, text, text) IS 'internal: marks rows referencing a key that does not exist';
 COMMENT ON FUNCTION c360._refresh_touched_facts() IS 'internal: rebuilds the fact_orders rows of the orders a load touched';
@@ -67,3 +64,4 @@ COMMENT ON FUNCTION c360.rfm_segment_by_rules(integer, integer, integer) IS 'RFM
 -- refresh (src/refresh.rs)
 COMMENT ON FUNCTION c360._log_refresh_failure(bigint, timestamptz, text, text) IS 'internal: logs a failed refresh run from a background worker, since the run''s own transaction rolls back';
 COMMENT ON FUNCTION c360._write_derived_rows(text, text) IS 'internal refresh helper: makes a derived per-customer table hold exactly the rows of pg_temp.c360_new_rows, updating changed rows in place';
+

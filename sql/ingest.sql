@@ -234,57 +234,54 @@ BEGIN
 END
 $$;
 
--- The value on the latest row (greatest at, then line_no) of each group:
--- a hash aggregate, where DISTINCT ON would sort every line of a load.
-CREATE AGGREGATE c360._latest_value(value text, at timestamptz, line_no bigint) (
-    SFUNC = c360._latest_value_transition,
-    STYPE = internal,
-    FINALFUNC = c360._latest_value_final,
-    PARALLEL = SAFE
-);
-
 CREATE FUNCTION c360._ingest_online_retail(p_load bigint) RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE changed bigint;
 BEGIN
-  -- One pass in Rust over the staged lines in file order (src/ingest/mod.rs,
-  -- _check_online_retail_load): each line's problem (SPEC §3 rules; one
-  -- customer per invoice), its position within its invoice, counting every
-  -- line so keys never shift with the rules, and the typed values of an
-  -- accepted line or the raw values of a refused one.
+  -- One pass in Rust over the staged lines in file order
+  -- (src/ingest/online_retail_load.rs): each line's problem (SPEC §3 rules;
+  -- one customer per invoice), its position within its invoice, counting
+  -- every line so keys never shift with the rules, and the typed values of
+  -- an accepted line or the raw values of a refused one; and, from the
+  -- accepted lines, the load's orders (customer, kind, earliest time and
+  -- date), customers (country of their latest line) and products
+  -- (description of their latest line that has one).
   CREATE TEMP TABLE c360_checked (
     line_no bigint, problem text[], order_id text, order_item_id text, is_return boolean,
     customer_id text, product_id text, description text, quantity integer, unit_price numeric,
     order_timestamp timestamptz, order_date date, country text, raw_values jsonb
   ) ON COMMIT DROP;
+  CREATE TEMP TABLE c360_checked_orders (
+    order_id text, customer_id text, is_return boolean, order_date date, order_timestamp timestamptz
+  ) ON COMMIT DROP;
+  CREATE TEMP TABLE c360_checked_customers (customer_id text, country text) ON COMMIT DROP;
+  CREATE TEMP TABLE c360_checked_products (product_id text, description text) ON COMMIT DROP;
   PERFORM c360._check_online_retail_load(p_load);
-  ANALYZE pg_temp.c360_checked;  -- a temp table has no statistics: plans would assume ~1,000 rows
+  -- a temp table has no statistics: plans would assume ~1,000 rows
+  ANALYZE pg_temp.c360_checked;
+  ANALYZE pg_temp.c360_checked_orders;
 
-  -- a customer's country is the one on their latest line; a product's
-  -- description the latest one given
   WITH up AS (
     INSERT INTO c360.customers AS t (customer_id, country, load_id)
-    SELECT customer_id, c360._latest_value(country, order_timestamp, line_no), p_load
-    FROM pg_temp.c360_checked WHERE problem IS NULL GROUP BY customer_id
+    SELECT customer_id, country, p_load FROM pg_temp.c360_checked_customers
     ON CONFLICT (customer_id) DO UPDATE SET country = EXCLUDED.country, load_id = EXCLUDED.load_id
     WHERE t.country IS DISTINCT FROM EXCLUDED.country
     RETURNING t.customer_id)
   INSERT INTO pg_temp.c360_touched SELECT o.order_id, o.customer_id FROM c360.orders o JOIN up USING (customer_id)
   ON CONFLICT DO NOTHING;
 
+  -- a load that gives no description keeps the known one
   INSERT INTO c360.products AS t (product_id, description, load_id)
-  SELECT product_id, c360._latest_value(description, order_timestamp, line_no) FILTER (WHERE description IS NOT NULL), p_load
-  FROM pg_temp.c360_checked WHERE problem IS NULL GROUP BY product_id
+  SELECT product_id, description, p_load FROM pg_temp.c360_checked_products
   ON CONFLICT (product_id) DO UPDATE SET description = EXCLUDED.description, load_id = EXCLUDED.load_id
   WHERE EXCLUDED.description IS NOT NULL AND t.description IS DISTINCT FROM EXCLUDED.description;
 
   WITH up AS (
     INSERT INTO c360.orders AS t (order_id, customer_id, order_status, order_date, order_timestamp, load_id)
-    -- (every accepted line of an order names the same customer: any will do)
-    SELECT order_id, min(customer_id COLLATE "C"), CASE WHEN bool_or(is_return) THEN 'cancelled' ELSE 'completed' END,
-           min(order_date), min(order_timestamp), p_load
-    FROM pg_temp.c360_checked WHERE problem IS NULL GROUP BY order_id
+    SELECT order_id, customer_id, CASE WHEN is_return THEN 'cancelled' ELSE 'completed' END,
+           order_date, order_timestamp, p_load
+    FROM pg_temp.c360_checked_orders
     ON CONFLICT (order_id) DO UPDATE
       SET customer_id = EXCLUDED.customer_id, order_status = EXCLUDED.order_status,
           order_date = EXCLUDED.order_date, order_timestamp = EXCLUDED.order_timestamp, load_id = EXCLUDED.load_id
@@ -313,6 +310,8 @@ BEGIN
   counted AS (SELECT count(*) AS n FROM up),
   touched AS (INSERT INTO pg_temp.c360_touched SELECT DISTINCT up.order_id, NULL FROM up ON CONFLICT DO NOTHING)
   SELECT n INTO changed FROM counted;
+  -- (c360_checked stays for ingest's bookkeeping and rejects)
+  DROP TABLE pg_temp.c360_checked_orders, pg_temp.c360_checked_customers, pg_temp.c360_checked_products;
   RETURN changed;
 END
 $$;

@@ -33,20 +33,6 @@ impl CopyRows {
         self.end_row();
     }
 
-    /// Appends one row of optional text fields (None is SQL NULL).
-    pub fn push_nullable<'a>(&mut self, fields: impl IntoIterator<Item = Option<&'a str>>) {
-        for (i, field) in fields.into_iter().enumerate() {
-            if i > 0 {
-                self.bytes.push(b'\t');
-            }
-            match field {
-                Some(f) => self.escaped(f),
-                None => self.bytes.extend_from_slice(b"\\N"),
-            }
-        }
-        self.end_row();
-    }
-
     fn escaped(&mut self, field: &str) {
         // runs of ordinary bytes copied whole
         let bytes = field.as_bytes();
@@ -164,12 +150,5 @@ mod tests {
             "7\t2\ta\ttab\\there\tback\\\\slash\tline\\nbreak\\r\t\n7\t3\t\\\\N\tünïcode\n"
         );
         assert_eq!(rows.rows(), 0);
-    }
-
-    #[test]
-    fn nullable_rows_write_null_as_backslash_n() {
-        let mut rows = CopyRows::default();
-        rows.push_nullable([Some("a\tb"), None, Some(""), Some("\\N")]);
-        assert_eq!(String::from_utf8(rows.take()).unwrap(), "a\\tb\t\\N\t\t\\\\N\n");
     }
 }

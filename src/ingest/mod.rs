@@ -12,6 +12,8 @@
 mod copy_in;
 pub mod csv_reader;
 pub mod online_retail;
+mod online_retail_load;
+mod temp_rows;
 pub mod values;
 
 use crate::sql_errors::raise;
@@ -31,9 +33,7 @@ extension_sql_file!(
         online_retail_line_problem,
         order_line_problem,
         normalize_customer_id,
-        _check_online_retail_load,
-        _latest_value_transition,
-        _latest_value_final
+        _check_online_retail_load
     ]
 );
 
@@ -85,257 +85,6 @@ fn order_line_problem(quantity: Option<&str>, unit_price: Option<&str>) -> Optio
 #[pg_extern(immutable, strict, parallel_safe)]
 fn normalize_customer_id(raw: &str) -> &str {
     online_retail::normalize_customer_id(raw)
-}
-
-/// State of `c360._latest_value`: the value on the latest row so far.
-#[derive(Default)]
-struct LatestValue {
-    at: Option<(i64, i64)>,
-    value: Option<String>,
-}
-
-/// Transition of `c360._latest_value(value, at, line_no)`: keeps the value of
-/// the row with the greatest (at, line_no), NULL values included. A hash
-/// aggregate: the "latest per key" of a whole load without sorting its lines.
-#[pg_extern(immutable, parallel_safe)]
-fn _latest_value_transition(
-    mut state: pgrx::Internal,
-    value: Option<&str>,
-    at: Option<TimestampWithTimeZone>,
-    line_no: Option<i64>,
-    fcinfo: pg_sys::FunctionCallInfo,
-) -> pgrx::Internal {
-    const CALLER: &str = "_latest_value_transition";
-    // SAFETY: every state of c360._latest_value is a LatestValue.
-    let latest: &mut LatestValue = unsafe { crate::aggregate::state_or_default(&mut state, fcinfo, CALLER, "c360._latest_value") };
-    // a NULL time sorts before every time, as in ORDER BY at DESC NULLS LAST
-    let key = (at.map_or(i64::MIN, |t| t.into_inner()), line_no.unwrap_or(i64::MIN));
-    if latest.at.is_none_or(|seen| key >= seen) {
-        latest.at = Some(key);
-        latest.value = value.map(str::to_owned);
-    }
-    state
-}
-
-#[pg_extern(immutable, parallel_safe)]
-fn _latest_value_final(mut state: pgrx::Internal) -> Option<String> {
-    // SAFETY: every state of c360._latest_value is a LatestValue.
-    unsafe { crate::aggregate::state_mut::<LatestValue>(&mut state) }.and_then(|latest| latest.value.clone())
-}
-
-/// The staged Online Retail columns, in the order the checking pass reads
-/// them (also the keys of a refused line's raw values).
-const ONLINE_RETAIL_COLUMNS: [&str; 8] =
-    ["invoiceno", "stockcode", "description", "quantity", "invoicedate", "unitprice", "customerid", "country"];
-
-/// The columns of `pg_temp.c360_checked` the Online Retail pass writes.
-const CHECKED_COLUMNS: [&str; 14] = [
-    "line_no",
-    "problem",
-    "order_id",
-    "order_item_id",
-    "is_return",
-    "customer_id",
-    "product_id",
-    "description",
-    "quantity",
-    "unit_price",
-    "order_timestamp",
-    "order_date",
-    "country",
-    "raw_values",
-];
-
-/// `{"reason","message"}`: a text[] literal.
-fn problem_literal(refusal: &Refusal) -> String {
-    let mut out = String::from("{");
-    for (i, element) in [refusal.reason, refusal.message.as_str()].into_iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        out.push('"');
-        for c in element.chars() {
-            if c == '"' || c == '\\' {
-                out.push('\\');
-            }
-            out.push(c);
-        }
-        out.push('"');
-    }
-    out.push('}');
-    out
-}
-
-/// A refused line's staged values as a JSON object (what rejects.raw_values keeps).
-fn raw_values_json(values: &[Option<&str>; 8]) -> String {
-    // keys in jsonb's own order (shorter first, then bytewise): its input
-    // function then finds them sorted instead of sorting every object
-    const JSONB_ORDER: [usize; 8] = [7, 3, 0, 1, 5, 6, 2, 4];
-    let mut out = String::from("{");
-    for (i, &column) in JSONB_ORDER.iter().enumerate() {
-        let (name, value) = (ONLINE_RETAIL_COLUMNS[column], values[column]);
-        if i > 0 {
-            out.push_str(", ");
-        }
-        out.push('"');
-        out.push_str(name);
-        out.push_str("\": ");
-        match value {
-            Some(v) => out.push_str(&serde_json::to_string(v).unwrap_or_default()),
-            None => out.push_str("null"),
-        }
-    }
-    out.push('}');
-    out
-}
-
-/// Calls `on_line(line_no, values)` for each staged line of `load_id` in
-/// line order (values in [`ONLINE_RETAIL_COLUMNS`] order). The rows of a
-/// load do not lie in the table in line order (COPY's batches reuse free
-/// space in earlier pages), hence the ORDER BY.
-fn read_staged_lines(load_id: i64, mut on_line: impl FnMut(i64, &[Option<&str>; 8])) {
-    let query = c"SELECT line_no, invoiceno, stockcode, description, quantity, invoicedate, unitprice, customerid, country
-                  FROM c360.stage_online_retail WHERE load_id = $1 ORDER BY line_no";
-    Spi::connect(|_client| {
-        // SAFETY: a read-only cursor over a query with one bigint parameter;
-        // each fetched tuple is deformed against its own descriptor and
-        // read before SPI_freetuptable releases it.
-        unsafe {
-            let mut argtypes = [pg_sys::INT8OID];
-            let mut args = [pg_sys::Datum::from(load_id)];
-            let portal = pg_sys::SPI_cursor_open_with_args(
-                std::ptr::null(),
-                query.as_ptr(),
-                1,
-                argtypes.as_mut_ptr(),
-                args.as_mut_ptr(),
-                std::ptr::null(),
-                true,
-                0,
-            );
-            loop {
-                pg_sys::SPI_cursor_fetch(portal, true, 10_000);
-                let table = pg_sys::SPI_tuptable;
-                let n = pg_sys::SPI_processed as usize;
-                if table.is_null() || n == 0 {
-                    break;
-                }
-                for &tuple in std::slice::from_raw_parts((*table).vals, n) {
-                    let mut datums = [pg_sys::Datum::from(0); 9];
-                    let mut nulls = [false; 9];
-                    pg_sys::heap_deform_tuple(tuple, (*table).tupdesc, datums.as_mut_ptr(), nulls.as_mut_ptr());
-                    let line_no = datums[0].value() as i64;
-                    let mut values: [Option<&str>; 8] = [None; 8];
-                    for (i, value) in values.iter_mut().enumerate() {
-                        if !nulls[i + 1] {
-                            let text = pg_sys::pg_detoast_datum_packed(datums[i + 1].cast_mut_ptr());
-                            *value = Some(pgrx::varlena::text_to_rust_str(text).unwrap_or_else(|_| {
-                                raise(
-                                    PgSqlErrorCode::ERRCODE_CHARACTER_NOT_IN_REPERTOIRE,
-                                    format!("staged line {line_no} of load {load_id} is not valid UTF-8"),
-                                    format!("column {}", ONLINE_RETAIL_COLUMNS[i]),
-                                    Some("c360 needs a UTF8 database."),
-                                )
-                            }));
-                        }
-                    }
-                    on_line(line_no, &values);
-                }
-                pg_sys::SPI_freetuptable(table);
-            }
-            pg_sys::SPI_cursor_close(portal);
-        }
-    })
-}
-
-/// One line of the checking pass as a row of `pg_temp.c360_checked`.
-fn push_checked_line(rows: &mut CopyRows, line_no: i64, raw: &[Option<&str>; 8], line: &online_retail::Checked) {
-    let line_text = line_no.to_string();
-    let item = line.order_item_id();
-    let is_return = line.is_return().map(|r| if r { "t" } else { "f" });
-    let keys = [Some(line_text.as_str())];
-    match &line.outcome {
-        Ok(a) => rows.push_nullable(keys.into_iter().chain([
-            None,
-            line.order_id,
-            item.as_deref(),
-            is_return,
-            Some(a.customer_id),
-            Some(a.product_id),
-            a.description,
-            Some(a.quantity),
-            Some(a.unit_price),
-            Some(a.order_timestamp),
-            Some(a.order_date),
-            a.country,
-            None,
-        ])),
-        Err(refusal) => {
-            let problem = problem_literal(refusal);
-            let raw_values = raw_values_json(raw);
-            rows.push_nullable(
-                keys.into_iter()
-                    .chain([Some(problem.as_str()), line.order_id, item.as_deref(), is_return])
-                    .chain([None; 8])
-                    .chain([Some(raw_values.as_str())]),
-            );
-        }
-    }
-}
-
-/// The checking pass of an Online Retail load (SPEC.md §3), in Rust: reads
-/// the staged lines in line order and writes one row per line into the
-/// session's `pg_temp.c360_checked` (created by `_ingest_online_retail`;
-/// never another table: COPY's internals skip privilege checks) through
-/// COPY — its problem, order and line keys and, for an accepted line, its
-/// values (COPY parses them into the typed columns, as a cast would), or
-/// for a refused one its raw values. Returns the lines written.
-#[pg_extern(volatile, parallel_unsafe)]
-#[search_path(pg_catalog, pg_temp)]
-fn _check_online_retail_load(load_id: i64) -> i64 {
-    let checked = Spi::get_one::<pg_sys::Oid>("SELECT pg_catalog.to_regclass('pg_temp.c360_checked')::oid")
-        .ok()
-        .flatten()
-        .unwrap_or_else(|| {
-            raise(
-                PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE,
-                "_check_online_retail_load writes into pg_temp.c360_checked, which does not exist",
-                "It is a step of c360.ingest(), which creates that table first.",
-                Some("Call c360.ingest()."),
-            )
-        });
-    let columns: Vec<String> = CHECKED_COLUMNS.iter().map(|c| c.to_string()).collect();
-    let mut batch_memory = PgMemoryContexts::new("c360 checking batch");
-    let mut flush = |rows: &mut CopyRows| {
-        // SAFETY: COPY's allocations live in the batch context, reset after it returns.
-        unsafe {
-            batch_memory.switch_to(|_| copy_into(checked, &columns, rows));
-            batch_memory.reset();
-        }
-    };
-    let mut checker = online_retail::LoadChecker::default();
-    let mut rows = CopyRows::default();
-    let mut written: i64 = 0;
-    read_staged_lines(load_id, |line_no, raw| {
-        let [invoice_no, stock_code, description, quantity, invoice_date, unit_price, customer_id, country] = *raw;
-        let line = online_retail::Line {
-            invoice_no,
-            stock_code,
-            quantity,
-            invoice_date,
-            unit_price,
-            customer_id,
-            description,
-            country,
-        };
-        push_checked_line(&mut rows, line_no, raw, &checker.check(&line));
-        written += 1;
-        if rows.rows() >= BATCH_ROWS {
-            flush(&mut rows);
-        }
-    });
-    flush(&mut rows);
-    written
 }
 
 /// Lower-cased letters and digits only: "InvoiceNo" and "invoice_no" match.
@@ -649,27 +398,6 @@ fn import_csv(
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn raw_values_keys_come_in_jsonb_order() {
-        let json = raw_values_json(&[Some("536365"), Some("85123A"), None, Some("6"), Some("x"), Some("2.55"), Some(""), Some("U\"K")]);
-        let mut keys: Vec<&str> = ONLINE_RETAIL_COLUMNS.to_vec();
-        keys.sort_by_key(|k| json.find(&format!("\"{k}\":")).expect("every column is a key"));
-        let mut sorted = keys.clone();
-        sorted.sort_by_key(|k| (k.len(), k.to_string()));
-        assert_eq!(keys, sorted);
-        assert_eq!(keys.len(), 8);
-        let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
-        assert_eq!(parsed["country"], "U\"K");
-        assert_eq!(parsed["description"], serde_json::Value::Null);
-        assert_eq!(parsed["invoiceno"], "536365");
-    }
-
-    #[test]
-    fn problem_literals_quote_and_escape() {
-        let r = Refusal::new("bad_number", "UnitPrice \"2,55\" is not a number \\ ok".into());
-        assert_eq!(problem_literal(&r), r#"{"bad_number","UnitPrice \"2,55\" is not a number \\ ok"}"#);
-    }
 
     #[test]
     fn header_matching_ignores_case_punctuation_and_order() {

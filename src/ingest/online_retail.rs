@@ -195,6 +195,105 @@ impl LoadChecker {
     }
 }
 
+/// Rows keyed by text, kept in the order their keys first appeared (so the
+/// tables written from them follow the file), with O(1) lookup.
+#[derive(Debug)]
+pub struct FirstSeen<V> {
+    index: HashMap<String, usize>,
+    pub rows: Vec<(String, V)>,
+}
+
+impl<V> Default for FirstSeen<V> {
+    fn default() -> Self {
+        FirstSeen { index: HashMap::new(), rows: Vec::new() }
+    }
+}
+
+impl<V> FirstSeen<V> {
+    /// The row of `key`, created by `new` the first time.
+    pub fn entry(&mut self, key: &str, new: impl FnOnce() -> V) -> &mut V {
+        let at = match self.index.get(key) {
+            Some(&at) => at,
+            None => {
+                self.index.insert(key.to_string(), self.rows.len());
+                self.rows.push((key.to_string(), new()));
+                self.rows.len() - 1
+            }
+        };
+        &mut self.rows[at].1
+    }
+}
+
+/// A value and the (time, line) it was given at: the latest one wins, a
+/// later line on the same time included.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Latest {
+    at: (i64, i64),
+    pub value: Option<String>,
+}
+
+impl Latest {
+    fn offer(slot: &mut Option<Latest>, at: (i64, i64), value: Option<&str>) {
+        if slot.as_ref().is_none_or(|seen| at >= seen.at) {
+            *slot = Some(Latest { at, value: value.map(str::to_string) });
+        }
+    }
+}
+
+/// One order of a load: what its accepted lines say.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrderSummary {
+    /// every accepted line of an invoice names the same customer ([`LoadChecker`])
+    pub customer_id: String,
+    pub is_return: bool,
+    /// the earliest time and (separately) the earliest written date of its lines
+    pub first_at: i64,
+    pub first_date: i32,
+}
+
+/// One accepted line, as [`LoadSummary`] needs it: `at` and `date` are the
+/// typed order timestamp and date (PostgreSQL's microseconds and days).
+pub struct AcceptedLine<'a> {
+    pub line_no: i64,
+    pub order_id: &'a str,
+    pub is_return: bool,
+    pub accepted: &'a Accepted<'a>,
+    pub at: i64,
+    pub date: i32,
+}
+
+/// The orders, customers and products of one load, gathered during the
+/// checking pass so that ingest upserts them from a few thousand rows
+/// instead of grouping every line again: an order's customer, kind, first
+/// time and date; a customer's country and a product's description as on
+/// their latest line (for products, the latest line that has one).
+#[derive(Default)]
+pub struct LoadSummary {
+    pub orders: FirstSeen<OrderSummary>,
+    pub customers: FirstSeen<Option<Latest>>,
+    pub products: FirstSeen<Option<Latest>>,
+}
+
+impl LoadSummary {
+    pub fn add(&mut self, line: &AcceptedLine) {
+        let a = line.accepted;
+        let order = self.orders.entry(line.order_id, || OrderSummary {
+            customer_id: a.customer_id.to_string(),
+            is_return: line.is_return,
+            first_at: line.at,
+            first_date: line.date,
+        });
+        order.first_at = order.first_at.min(line.at);
+        order.first_date = order.first_date.min(line.date);
+        let at = (line.at, line.line_no);
+        Latest::offer(self.customers.entry(a.customer_id, || None), at, a.country);
+        let product = self.products.entry(a.product_id, || None);
+        if a.description.is_some() {
+            Latest::offer(product, at, a.description);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -284,5 +383,46 @@ mod tests {
         assert_eq!(normalize_customer_id("17850"), "17850");
         assert_eq!(normalize_customer_id("17850.5"), "17850.5");
         assert_eq!(normalize_customer_id(".0"), "");
+    }
+    #[test]
+    fn load_summary_keeps_first_seen_order_earliest_times_and_latest_values() {
+        let accepted = |customer: &'static str, product: &'static str, description, country| Accepted {
+            customer_id: customer,
+            product_id: product,
+            description,
+            quantity: "1",
+            unit_price: "1.00",
+            order_timestamp: "",
+            order_date: "",
+            country,
+        };
+        let mut summary = LoadSummary::default();
+        let lines = [
+            ("536365", 10, 100, 5, accepted("17850", "85123A", Some("HEART"), Some("United Kingdom"))),
+            ("C536379", 11, 90, 4, accepted("14527", "85123A", None, Some("France"))),
+            // same invoice again, earlier time and date
+            ("536365", 12, 80, 3, accepted("17850", "22633", None, None)),
+            // a later line on the same time wins; an earlier time loses
+            ("536366", 13, 100, 5, accepted("17850", "85123A", Some("WHITE HEART"), Some("EIRE"))),
+            ("536367", 14, 50, 2, accepted("14527", "85123A", Some("OLD NAME"), Some("Spain"))),
+        ];
+        for (order_id, n, at, date, a) in &lines {
+            summary.add(&AcceptedLine { line_no: *n, order_id, is_return: order_id.starts_with('C'), accepted: a, at: *at, date: *date });
+        }
+        let orders: Vec<_> = summary.orders.rows.iter().map(|(k, o)| (k.as_str(), o.customer_id.as_str(), o.is_return, o.first_at, o.first_date)).collect();
+        assert_eq!(
+            orders,
+            [("536365", "17850", false, 80, 3), ("C536379", "14527", true, 90, 4), ("536366", "17850", false, 100, 5), ("536367", "14527", false, 50, 2)]
+        );
+        let values = |rows: &FirstSeen<Option<Latest>>| -> Vec<(String, Option<String>)> {
+            rows.rows.iter().map(|(k, v)| (k.clone(), v.as_ref().and_then(|l| l.value.clone()))).collect()
+        };
+        assert_eq!(
+            values(&summary.customers),
+            [("17850".to_string(), Some("EIRE".to_string())), ("14527".to_string(), Some("France".to_string()))]
+        );
+        // 22633 never had a description: kept, without one
+        assert_eq!(values(&summary.products), [("85123A".to_string(), Some("WHITE HEART".to_string())), ("22633".to_string(), None)]);
+        assert!(summary.products.rows[1].1.is_none());
     }
 }

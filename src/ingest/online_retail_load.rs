@@ -1,0 +1,286 @@
+//! The checking pass of an Online Retail load (SPEC.md §3): the pgrx layer
+//! over [`online_retail::LoadChecker`] and [`online_retail::LoadSummary`].
+//! One pass over the staged lines in line order writes the session's work
+//! tables of `c360._ingest_online_retail` (sql/ingest.sql):
+//! - `pg_temp.c360_checked`: one row per line — its problem, order and line
+//!   keys and, when accepted, its typed values, else its raw values;
+//! - `pg_temp.c360_checked_orders`, `_customers`, `_products`: the load's
+//!   orders, customers and products, one row each.
+//!
+//! Rows are formed as tuples and heap-inserted ([`temp_rows`]): a text
+//! round trip through COPY cost more than the checks themselves.
+use super::online_retail::{self, AcceptedLine, LoadChecker, LoadSummary};
+use super::temp_rows::{self, TempRows, TypeInput};
+use crate::sql_errors::raise;
+use pgrx::pg_sys::{self, Datum};
+use pgrx::prelude::*;
+use pgrx::PgMemoryContexts;
+
+/// The staged Online Retail columns, in the order the checking pass reads
+/// them (also the keys of a refused line's raw values).
+const ONLINE_RETAIL_COLUMNS: [&str; 8] =
+    ["invoiceno", "stockcode", "description", "quantity", "invoicedate", "unitprice", "customerid", "country"];
+
+/// Who creates the work tables.
+const CREATOR: &str = "c360.ingest()";
+
+/// Lines between resets of the per-line memory.
+const BATCH_LINES: usize = 10_000;
+
+/// A refused line's staged values as a JSON object (what rejects.raw_values keeps).
+fn raw_values_json(values: &[Option<&str>; 8]) -> String {
+    // keys in jsonb's own order (shorter first, then bytewise): its input
+    // function then finds them sorted instead of sorting every object
+    const JSONB_ORDER: [usize; 8] = [7, 3, 0, 1, 5, 6, 2, 4];
+    let mut out = String::from("{");
+    for (i, &column) in JSONB_ORDER.iter().enumerate() {
+        let (name, value) = (ONLINE_RETAIL_COLUMNS[column], values[column]);
+        if i > 0 {
+            out.push_str(", ");
+        }
+        out.push('"');
+        out.push_str(name);
+        out.push_str("\": ");
+        match value {
+            Some(v) => out.push_str(&serde_json::to_string(v).unwrap_or_default()),
+            None => out.push_str("null"),
+        }
+    }
+    out.push('}');
+    out
+}
+
+/// Calls `on_line(line_no, values)` for each staged line of `load_id` in
+/// line order (values in [`ONLINE_RETAIL_COLUMNS`] order). The rows of a
+/// load do not lie in the table in line order (COPY's batches reuse free
+/// space in earlier pages), hence the ORDER BY.
+fn read_staged_lines(load_id: i64, mut on_line: impl FnMut(i64, &[Option<&str>; 8])) {
+    let query = c"SELECT line_no, invoiceno, stockcode, description, quantity, invoicedate, unitprice, customerid, country
+                  FROM c360.stage_online_retail WHERE load_id = $1 ORDER BY line_no";
+    Spi::connect(|_client| {
+        // SAFETY: a read-only cursor over a query with one bigint parameter;
+        // each fetched tuple is deformed against its own descriptor and
+        // read before SPI_freetuptable releases it.
+        unsafe {
+            let mut argtypes = [pg_sys::INT8OID];
+            let mut args = [Datum::from(load_id)];
+            let portal = pg_sys::SPI_cursor_open_with_args(
+                std::ptr::null(),
+                query.as_ptr(),
+                1,
+                argtypes.as_mut_ptr(),
+                args.as_mut_ptr(),
+                std::ptr::null(),
+                true,
+                0,
+            );
+            loop {
+                pg_sys::SPI_cursor_fetch(portal, true, 10_000);
+                let table = pg_sys::SPI_tuptable;
+                let n = pg_sys::SPI_processed as usize;
+                if table.is_null() || n == 0 {
+                    break;
+                }
+                for &tuple in std::slice::from_raw_parts((*table).vals, n) {
+                    let mut datums = [Datum::from(0); 9];
+                    let mut nulls = [false; 9];
+                    pg_sys::heap_deform_tuple(tuple, (*table).tupdesc, datums.as_mut_ptr(), nulls.as_mut_ptr());
+                    let line_no = datums[0].value() as i64;
+                    let mut values: [Option<&str>; 8] = [None; 8];
+                    for (i, value) in values.iter_mut().enumerate() {
+                        if !nulls[i + 1] {
+                            let text = pg_sys::pg_detoast_datum_packed(datums[i + 1].cast_mut_ptr());
+                            *value = Some(pgrx::varlena::text_to_rust_str(text).unwrap_or_else(|_| {
+                                raise(
+                                    PgSqlErrorCode::ERRCODE_CHARACTER_NOT_IN_REPERTOIRE,
+                                    format!("staged line {line_no} of load {load_id} is not valid UTF-8"),
+                                    format!("column {}", ONLINE_RETAIL_COLUMNS[i]),
+                                    Some("c360 needs a UTF8 database."),
+                                )
+                            }));
+                        }
+                    }
+                    on_line(line_no, &values);
+                }
+                pg_sys::SPI_freetuptable(table);
+            }
+            pg_sys::SPI_cursor_close(portal);
+        }
+    })
+}
+
+/// The input functions of the typed columns.
+struct Inputs {
+    numeric: TypeInput,
+    timestamptz: TypeInput,
+    date: TypeInput,
+    jsonb: TypeInput,
+}
+
+/// Column types of `pg_temp.c360_checked`: line_no, problem, order_id,
+/// order_item_id, is_return, customer_id, product_id, description, quantity,
+/// unit_price, order_timestamp, order_date, country, raw_values.
+const CHECKED_TYPES: [pg_sys::Oid; 14] = [
+    pg_sys::INT8OID,
+    pg_sys::TEXTARRAYOID,
+    pg_sys::TEXTOID,
+    pg_sys::TEXTOID,
+    pg_sys::BOOLOID,
+    pg_sys::TEXTOID,
+    pg_sys::TEXTOID,
+    pg_sys::TEXTOID,
+    pg_sys::INT4OID,
+    pg_sys::NUMERICOID,
+    pg_sys::TIMESTAMPTZOID,
+    pg_sys::DATEOID,
+    pg_sys::TEXTOID,
+    pg_sys::JSONBOID,
+];
+/// order_id, customer_id, is_return, order_date, order_timestamp
+const ORDERS_TYPES: [pg_sys::Oid; 5] =
+    [pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::BOOLOID, pg_sys::DATEOID, pg_sys::TIMESTAMPTZOID];
+/// customer_id, country / product_id, description
+const KEYED_VALUE_TYPES: [pg_sys::Oid; 2] = [pg_sys::TEXTOID, pg_sys::TEXTOID];
+
+fn optional_text(value: Option<&str>) -> (Datum, bool) {
+    value.map_or((Datum::from(0), true), |v| (temp_rows::text(v), false))
+}
+
+/// Checks one line and writes its row of `c360_checked`; adds an accepted
+/// line to the summary.
+fn check_line(
+    checker: &mut LoadChecker,
+    summary: &mut LoadSummary,
+    inputs: &mut Inputs,
+    checked: &mut TempRows,
+    line_no: i64,
+    raw: &[Option<&str>; 8],
+) {
+    let [invoice_no, stock_code, description, quantity, invoice_date, unit_price, customer_id, country] = *raw;
+    let line = online_retail::Line { invoice_no, stock_code, quantity, invoice_date, unit_price, customer_id, description, country };
+    let line = checker.check(&line);
+    let mut values = [Datum::from(0); 14];
+    let mut nulls = [true; 14];
+    let mut set = |column: usize, value: (Datum, bool)| {
+        values[column] = value.0;
+        nulls[column] = value.1;
+    };
+    set(0, (Datum::from(line_no), false));
+    set(2, optional_text(line.order_id));
+    set(3, optional_text(line.order_item_id().as_deref()));
+    if let Some(is_return) = line.is_return() {
+        set(4, (Datum::from(is_return), false));
+    }
+    match &line.outcome {
+        Ok(a) => {
+            let at = inputs.timestamptz.read(a.order_timestamp);
+            let date = inputs.date.read(a.order_date);
+            set(5, (temp_rows::text(a.customer_id), false));
+            set(6, (temp_rows::text(a.product_id), false));
+            set(7, optional_text(a.description));
+            // the checker parsed it as a 32-bit integer already
+            set(8, (Datum::from(a.quantity.parse::<i32>().unwrap_or_default()), false));
+            set(9, (inputs.numeric.read(a.unit_price), false));
+            set(10, (at, false));
+            set(11, (date, false));
+            set(12, optional_text(a.country));
+            summary.add(&AcceptedLine {
+                line_no,
+                // an accepted line has an invoice (classify refuses others)
+                order_id: line.order_id.unwrap_or_default(),
+                is_return: line.is_return().unwrap_or_default(),
+                accepted: a,
+                at: at.value() as i64,
+                date: date.value() as i32,
+            });
+        }
+        Err(refusal) => {
+            set(1, (temp_rows::text_array(&[refusal.reason, &refusal.message]), false));
+            set(13, (inputs.jsonb.read(&raw_values_json(raw)), false));
+        }
+    }
+    checked.insert(&mut values, &mut nulls);
+}
+
+/// Writes the load's orders, customers and products into their work tables.
+fn write_summary(summary: &LoadSummary) {
+    let mut orders = TempRows::open("c360_checked_orders", &ORDERS_TYPES, CREATOR);
+    for (order_id, o) in &summary.orders.rows {
+        let mut values = [
+            temp_rows::text(order_id),
+            temp_rows::text(&o.customer_id),
+            Datum::from(o.is_return),
+            Datum::from(o.first_date),
+            Datum::from(o.first_at),
+        ];
+        orders.insert(&mut values, &mut [false; 5]);
+    }
+    orders.finish();
+    for (table, rows) in [("c360_checked_customers", &summary.customers), ("c360_checked_products", &summary.products)] {
+        let mut out = TempRows::open(table, &KEYED_VALUE_TYPES, CREATOR);
+        for (key, latest) in &rows.rows {
+            let (value, null) = optional_text(latest.as_ref().and_then(|l| l.value.as_deref()));
+            out.insert(&mut [temp_rows::text(key), value], &mut [false, null]);
+        }
+        out.finish();
+    }
+}
+
+/// The checking pass of an Online Retail load (SPEC.md §3), in Rust: reads
+/// the staged lines in line order and fills the session's work tables
+/// `pg_temp.c360_checked` (a row per line) and `c360_checked_orders`,
+/// `_customers` and `_products` (a row per order, customer and product),
+/// which `_ingest_online_retail` creates first; never another table.
+/// Returns the lines checked.
+#[pg_extern(volatile, parallel_unsafe)]
+#[search_path(pg_catalog, pg_temp)]
+fn _check_online_retail_load(load_id: i64) -> i64 {
+    let mut checked = TempRows::open("c360_checked", &CHECKED_TYPES, CREATOR);
+    let mut inputs = Inputs {
+        numeric: TypeInput::new(pg_sys::NUMERICOID),
+        timestamptz: TypeInput::new(pg_sys::TIMESTAMPTZOID),
+        date: TypeInput::new(pg_sys::DATEOID),
+        jsonb: TypeInput::new(pg_sys::JSONBOID),
+    };
+    let mut checker = LoadChecker::default();
+    let mut summary = LoadSummary::default();
+    // the datums and tuples of each line live in a context reset every
+    // BATCH_LINES lines: memory stays bounded by a batch, not the load
+    let mut line_memory = PgMemoryContexts::new("c360 checking pass");
+    let mut lines: i64 = 0;
+    read_staged_lines(load_id, |line_no, raw| {
+        // SAFETY: nothing allocated in the context outlives the line (the
+        // tuple is copied into its page; cached datums are by value).
+        unsafe {
+            line_memory.switch_to(|_| check_line(&mut checker, &mut summary, &mut inputs, &mut checked, line_no, raw));
+        }
+        lines += 1;
+        if lines as usize % BATCH_LINES == 0 {
+            // SAFETY: as above: nothing of the context is referenced any more.
+            unsafe { line_memory.reset() };
+        }
+    });
+    checked.finish();
+    write_summary(&summary);
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn raw_values_keys_come_in_jsonb_order() {
+        let json = raw_values_json(&[Some("536365"), Some("85123A"), None, Some("6"), Some("x"), Some("2.55"), Some(""), Some("U\"K")]);
+        let mut keys: Vec<&str> = ONLINE_RETAIL_COLUMNS.to_vec();
+        keys.sort_by_key(|k| json.find(&format!("\"{k}\":")).expect("every column is a key"));
+        let mut sorted = keys.clone();
+        sorted.sort_by_key(|k| (k.len(), k.to_string()));
+        assert_eq!(keys, sorted);
+        assert_eq!(keys.len(), 8);
+        let parsed: serde_json::Value = serde_json::from_str(&json).unwrap();
+        assert_eq!(parsed["country"], "U\"K");
+        assert_eq!(parsed["description"], serde_json::Value::Null);
+        assert_eq!(parsed["invoiceno"], "536365");
+    }
+}

@@ -1,0 +1,138 @@
+//! Rows written straight into one of the session's own temp tables: tuples
+//! formed from datums and heap-inserted, with no text round trip through
+//! COPY or SQL. Only for `pg_temp` work tables that ingest creates itself:
+//! they have no indexes, triggers or constraints to maintain, and nobody
+//! else can see them.
+use crate::sql_errors::raise;
+use pgrx::pg_sys;
+use pgrx::prelude::*;
+use std::ffi::CStr;
+
+/// An open temp table being filled.
+pub struct TempRows {
+    rel: pg_sys::Relation,
+    bulk: pg_sys::BulkInsertState,
+    command: pg_sys::CommandId,
+    columns: usize,
+}
+
+impl TempRows {
+    /// Opens `pg_temp.<name>`, which must exist and have exactly the column
+    /// types `types`: the tuples are formed against them.
+    pub fn open(name: &str, types: &[pg_sys::Oid], creator: &str) -> Self {
+        let oid = Spi::get_one_with_args::<pg_sys::Oid>(
+            "SELECT pg_catalog.to_regclass('pg_temp.' || pg_catalog.quote_ident($1))::oid",
+            &[name.into()],
+        )
+        .ok()
+        .flatten()
+        .unwrap_or_else(|| missing_table(name, creator));
+        // SAFETY: the relation is opened and locked for the transaction; its
+        // descriptor is read only after the checks that it is a temp table
+        // of this session with the expected live columns.
+        unsafe {
+            let rel = pg_sys::table_open(oid, pg_sys::RowExclusiveLock as pg_sys::LOCKMODE);
+            let desc = (*rel).rd_att;
+            let attrs = (*desc).attrs.as_slice((*desc).natts as usize);
+            let matches = (*(*rel).rd_rel).relpersistence as u8 == pg_sys::RELPERSISTENCE_TEMP
+                && (*(*rel).rd_rel).relkind as u8 == pg_sys::RELKIND_RELATION
+                && attrs.len() == types.len()
+                && attrs.iter().zip(types).all(|(a, t)| !a.attisdropped && a.atttypid == *t);
+            if !matches {
+                missing_table(name, creator);
+            }
+            TempRows { rel, bulk: pg_sys::GetBulkInsertState(), command: pg_sys::GetCurrentCommandId(true), columns: types.len() }
+        }
+    }
+
+    /// Inserts one row; `values[i]` is SQL NULL when `nulls[i]`. Datums of
+    /// by-reference types must be valid for the column's type.
+    pub fn insert(&mut self, values: &mut [pg_sys::Datum], nulls: &mut [bool]) {
+        assert!(values.len() == self.columns && nulls.len() == self.columns, "one value per column");
+        // SAFETY: the descriptor's types were checked at open; the tuple is
+        // copied into the page by heap_insert.
+        unsafe {
+            let tuple = pg_sys::heap_form_tuple((*self.rel).rd_att, values.as_mut_ptr(), nulls.as_mut_ptr());
+            pg_sys::heap_insert(self.rel, tuple, self.command, 0, self.bulk);
+            pg_sys::heap_freetuple(tuple);
+        }
+    }
+
+    /// Releases the table (kept locked to the end of the transaction). On
+    /// an error the transaction's abort releases it instead.
+    pub fn finish(self) {
+        // SAFETY: opened in `open`, released once.
+        unsafe {
+            pg_sys::FreeBulkInsertState(self.bulk);
+            pg_sys::table_close(self.rel, pg_sys::NoLock as pg_sys::LOCKMODE);
+        }
+    }
+}
+
+fn missing_table(name: &str, creator: &str) -> ! {
+    raise(
+        PgSqlErrorCode::ERRCODE_UNDEFINED_TABLE,
+        format!("pg_temp.{name} does not exist or does not have the columns expected"),
+        format!("It is a work table of {creator}, which creates it first."),
+        Some(&format!("Call {creator}.")),
+    )
+}
+
+/// A text datum (palloc'd in the current memory context).
+pub fn text(value: &str) -> pg_sys::Datum {
+    // SAFETY: copies len bytes into a new varlena.
+    unsafe { pg_sys::Datum::from(pg_sys::cstring_to_text_with_len(value.as_ptr().cast(), value.len() as i32)) }
+}
+
+/// A text[] datum.
+pub fn text_array(values: &[&str]) -> pg_sys::Datum {
+    let mut elements: Vec<pg_sys::Datum> = values.iter().map(|v| text(v)).collect();
+    // SAFETY: construct_array_builtin copies the elements into a new array.
+    unsafe { pg_sys::Datum::from(pg_sys::construct_array_builtin(elements.as_mut_ptr(), elements.len() as i32, pg_sys::TEXTOID)) }
+}
+
+/// A type's input function, looked up once: what COPY calls per field.
+pub struct TypeInput {
+    function: pg_sys::FmgrInfo,
+    io_param: pg_sys::Oid,
+    buffer: Vec<u8>,
+    /// the last text read and its datum, for by-value types only: lines of
+    /// one invoice repeat their date
+    last: Option<(String, pg_sys::Datum)>,
+    by_value: bool,
+}
+
+impl TypeInput {
+    pub fn new(type_oid: pg_sys::Oid) -> Self {
+        // SAFETY: catalog lookups of a built-in type; the FmgrInfo lives in
+        // the current (the function's) memory context.
+        unsafe {
+            let (mut function_oid, mut io_param) = (pg_sys::InvalidOid, pg_sys::InvalidOid);
+            pg_sys::getTypeInputInfo(type_oid, &mut function_oid, &mut io_param);
+            let mut function: pg_sys::FmgrInfo = std::mem::zeroed();
+            pg_sys::fmgr_info(function_oid, &mut function);
+            TypeInput { function, io_param, buffer: Vec::new(), last: None, by_value: pg_sys::get_typbyval(type_oid) }
+        }
+    }
+
+    /// The datum of `value` as the type's input function reads it (its
+    /// errors are PostgreSQL's own, as with a cast).
+    pub fn read(&mut self, value: &str) -> pg_sys::Datum {
+        if let Some((text, datum)) = &self.last {
+            if text == value {
+                return *datum;
+            }
+        }
+        self.buffer.clear();
+        self.buffer.extend_from_slice(value.as_bytes());
+        self.buffer.push(0);
+        let cstr = CStr::from_bytes_until_nul(&self.buffer).map(|c| c.as_ptr()).unwrap_or(c"".as_ptr());
+        // SAFETY: a NUL-terminated copy of the value; the input function
+        // does not keep the pointer.
+        let datum = unsafe { pg_sys::InputFunctionCall(&mut self.function, cstr.cast_mut(), self.io_param, -1) };
+        if self.by_value {
+            self.last = Some((value.to_string(), datum));
+        }
+        datum
+    }
+}
