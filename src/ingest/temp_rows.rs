@@ -136,3 +136,33 @@ impl TypeInput {
         datum
     }
 }
+
+/// A jsonb object of text (or null) values, built directly rather than
+/// printed and parsed again.
+pub fn jsonb_object(pairs: &[(&str, Option<&str>)]) -> pg_sys::Datum {
+    fn string(v: &str) -> pg_sys::JsonbValue {
+        pg_sys::JsonbValue {
+            type_: pg_sys::jbvType::jbvString,
+            val: pg_sys::JsonbValue__bindgen_ty_1 {
+                string: pg_sys::JsonbValue__bindgen_ty_1__bindgen_ty_1 { len: v.len() as i32, val: v.as_ptr().cast_mut().cast() },
+            },
+        }
+    }
+    use pg_sys::JsonbIteratorToken::{WJB_BEGIN_OBJECT, WJB_END_OBJECT, WJB_KEY, WJB_VALUE};
+    // SAFETY: the strings outlive the calls; JsonbValueToJsonb copies them
+    // into the new datum, whose keys pushJsonbValue sorts as jsonb requires.
+    unsafe {
+        let mut state: *mut pg_sys::JsonbParseState = std::ptr::null_mut();
+        pg_sys::pushJsonbValue(&mut state, WJB_BEGIN_OBJECT, std::ptr::null_mut());
+        for (key, value) in pairs {
+            pg_sys::pushJsonbValue(&mut state, WJB_KEY, &mut string(key));
+            let mut value = match value {
+                Some(v) => string(v),
+                None => pg_sys::JsonbValue { type_: pg_sys::jbvType::jbvNull, ..std::mem::zeroed() },
+            };
+            pg_sys::pushJsonbValue(&mut state, WJB_VALUE, &mut value);
+        }
+        let object = pg_sys::pushJsonbValue(&mut state, WJB_END_OBJECT, std::ptr::null_mut());
+        pg_sys::Datum::from(pg_sys::JsonbValueToJsonb(object))
+    }
+}

@@ -19,6 +19,7 @@ SELECT line_no, reason, message FROM c360.rejects ORDER BY line_no;
 -- Raw values are kept in full, by column name (or as the raw line).
 SELECT line_no, raw_values->>'quantity' AS quantity, raw_values->>'unitprice' AS unit_price, raw_text
 FROM c360.rejects WHERE line_no IN (11, 12, 18) ORDER BY line_no;
+SELECT line_no, raw_values FROM c360.rejects WHERE line_no IN (4, 11) ORDER BY line_no;
 
 -- What landed: lines keyed InvoiceNo:position; the exact duplicate (line 6)
 -- is a separate line; the C-invoice is a cancelled order, not revenue.
