@@ -308,7 +308,11 @@ BEGIN
     RETURNING order_id),
   up AS (SELECT order_id FROM updated UNION ALL SELECT order_id FROM inserted),
   counted AS (SELECT count(*) AS n FROM up),
-  touched AS (INSERT INTO pg_temp.c360_touched SELECT DISTINCT up.order_id, NULL FROM up ON CONFLICT DO NOTHING)
+  -- (most lines belong to orders the orders step already listed)
+  touched AS (INSERT INTO pg_temp.c360_touched
+              SELECT DISTINCT up.order_id, NULL FROM up
+              WHERE NOT EXISTS (SELECT 1 FROM pg_temp.c360_touched t WHERE t.order_id = up.order_id)
+              ON CONFLICT DO NOTHING)
   SELECT n INTO changed FROM counted;
   -- (c360_checked stays for ingest's bookkeeping and rejects)
   DROP TABLE pg_temp.c360_checked_orders, pg_temp.c360_checked_customers, pg_temp.c360_checked_products;
@@ -504,7 +508,10 @@ END
 $$;
 
 -- Rebuilds the fact_orders rows of the orders in pg_temp.c360_touched, from
--- their lines as the fact_sales view shows them.
+-- their lines: the order-grain sums of what the fact_sales view shows per
+-- line, taken from order_items directly rather than through the view's
+-- joins (is_sale: a revenue status and a line with units; revenue: the sale
+-- lines' amounts; is_return: a return status and at least one line).
 CREATE FUNCTION c360._refresh_touched_facts() RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
@@ -512,15 +519,20 @@ BEGIN
   DELETE FROM c360.fact_orders f USING pg_temp.c360_touched t WHERE f.order_id = t.order_id;
   INSERT INTO c360.fact_orders (order_id, customer_id, order_timestamp, order_date, order_status, is_sale, is_return, revenue, lines, units)
   SELECT o.order_id, o.customer_id, o.order_timestamp, o.order_date, o.order_status,
-         coalesce(bool_or(f.is_sale), false),
-         coalesce(bool_or(f.is_return), false),
-         coalesce(sum(f.revenue) FILTER (WHERE f.is_sale), 0),
-         count(f.order_item_id),
-         coalesce(sum(f.quantity), 0)
+         coalesce(r.is_revenue, false) AND coalesce(l.has_units, false),
+         o.order_status IN ('cancelled', 'canceled', 'returned', 'refunded') AND l.order_id IS NOT NULL,
+         CASE WHEN coalesce(r.is_revenue, false) THEN coalesce(l.sale_amount, 0) ELSE 0 END,
+         coalesce(l.lines, 0),
+         coalesce(l.units, 0)
   FROM pg_temp.c360_touched t
   JOIN c360.orders o ON o.order_id = t.order_id
-  LEFT JOIN c360.fact_sales f ON f.order_id = o.order_id
-  GROUP BY o.order_id, o.customer_id, o.order_timestamp, o.order_date, o.order_status;
+  LEFT JOIN c360.order_status_rules r ON r.order_status = o.order_status
+  LEFT JOIN (SELECT i.order_id, count(*) AS lines, sum(i.quantity) AS units,
+                    sum(i.quantity * i.unit_price) FILTER (WHERE i.quantity > 0) AS sale_amount,
+                    bool_or(i.quantity > 0) AS has_units
+             FROM c360.order_items i
+             WHERE i.order_id IN (SELECT order_id FROM pg_temp.c360_touched)
+             GROUP BY i.order_id) l ON l.order_id = o.order_id;
 END
 $$;
 

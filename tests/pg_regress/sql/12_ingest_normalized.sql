@@ -32,6 +32,23 @@ SELECT payment_id, order_id, payment_type, payment_amount, payment_date FROM c36
 SELECT order_id, is_sale, revenue, lines, units FROM c360.fact_orders ORDER BY order_id;
 SELECT order_item_id, revenue, is_sale, is_return FROM c360.fact_sales ORDER BY order_item_id;
 
+-- fact_orders is fact_sales summed per order (every order, with lines or not).
+CREATE TEMP VIEW fact_orders_from_lines AS
+SELECT o.order_id, o.customer_id, o.order_timestamp, o.order_date, o.order_status,
+       coalesce(bool_or(f.is_sale), false) AS is_sale, coalesce(bool_or(f.is_return), false) AS is_return,
+       coalesce(sum(f.revenue) FILTER (WHERE f.is_sale), 0) AS revenue, count(f.order_item_id) AS lines,
+       coalesce(sum(f.quantity), 0) AS units
+FROM c360.orders o LEFT JOIN c360.fact_sales f ON f.order_id = o.order_id
+GROUP BY o.order_id, o.customer_id, o.order_timestamp, o.order_date, o.order_status;
+CREATE TEMP VIEW fact_orders_differences AS
+SELECT count(*) AS differences FROM (
+  (SELECT order_id, customer_id, order_timestamp, order_date, order_status, is_sale, is_return, revenue, lines, units FROM c360.fact_orders
+   EXCEPT SELECT * FROM fact_orders_from_lines)
+  UNION ALL
+  (SELECT * FROM fact_orders_from_lines
+   EXCEPT SELECT order_id, customer_id, order_timestamp, order_date, order_status, is_sale, is_return, revenue, lines, units FROM c360.fact_orders)) d;
+SELECT * FROM fact_orders_differences;
+
 -- An unknown status becomes known once the user adds it; re-staging the
 -- file then accepts the order and counts the others as duplicates.
 INSERT INTO c360.order_statuses VALUES ('teleported', true);
@@ -39,6 +56,7 @@ INSERT INTO c360.order_statuses VALUES ('teleported', true);
 SELECT rows_read FROM c360.import_csv('orders', :'f');
 SELECT source, rows_read, rows_accepted, rows_rejected, rows_duplicate FROM c360.ingest();
 SELECT order_id, order_status FROM c360.orders WHERE order_id = 'O-5';
+SELECT * FROM fact_orders_differences;
 
 -- Settings are validated.
 INSERT INTO c360.settings (name, value) VALUES ('no_such_setting', 'x');
