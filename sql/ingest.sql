@@ -248,9 +248,8 @@ BEGIN
   -- date), customers (country of their latest line) and products
   -- (description of their latest line that has one).
   CREATE TEMP TABLE c360_checked (
-    line_no bigint, problem text[], order_id text, order_item_id text, is_return boolean,
-    customer_id text, product_id text, description text, quantity integer, unit_price numeric,
-    order_timestamp timestamptz, order_date date, country text, raw_values jsonb
+    line_no bigint, problem text[], order_id text, order_item_id text,
+    product_id text, quantity integer, unit_price numeric, raw_values jsonb
   ) ON COMMIT DROP;
   CREATE TEMP TABLE c360_checked_orders (
     order_id text, customer_id text, is_return boolean, order_date date, order_timestamp timestamptz

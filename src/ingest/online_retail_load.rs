@@ -29,8 +29,8 @@ const BATCH_LINES: usize = 10_000;
 
 /// Calls `on_line(line_no, values)` for each staged line of `load_id` in
 /// line order (values in [`ONLINE_RETAIL_COLUMNS`] order). The rows of a
-/// load do not lie in the table in line order (COPY's batches reuse free
-/// space in earlier pages), hence the ORDER BY.
+/// load do not all lie in the table in line order (COPY's batches reuse
+/// free space in earlier pages), hence the ORDER BY.
 fn read_staged_lines(load_id: i64, mut on_line: impl FnMut(i64, &[Option<&str>; 8])) {
     let query = c"SELECT line_no, invoiceno, stockcode, description, quantity, invoicedate, unitprice, customerid, country
                   FROM c360.stage_online_retail WHERE load_id = $1 ORDER BY line_no";
@@ -49,7 +49,10 @@ fn read_staged_lines(load_id: i64, mut on_line: impl FnMut(i64, &[Option<&str>; 
                 args.as_mut_ptr(),
                 std::ptr::null(),
                 true,
-                0,
+                // a fast-start plan: the primary key's index in line order,
+                // rather than a sort of the whole load (the table has no
+                // statistics yet right after the import)
+                pg_sys::CURSOR_OPT_FAST_PLAN as i32,
             );
             loop {
                 pg_sys::SPI_cursor_fetch(portal, true, 10_000);
@@ -94,22 +97,16 @@ struct Inputs {
 }
 
 /// Column types of `pg_temp.c360_checked`: line_no, problem, order_id,
-/// order_item_id, is_return, customer_id, product_id, description, quantity,
-/// unit_price, order_timestamp, order_date, country, raw_values.
-const CHECKED_TYPES: [pg_sys::Oid; 14] = [
+/// order_item_id, product_id, quantity, unit_price, raw_values — what the
+/// order lines and rejects need (the summary tables carry the rest).
+const CHECKED_TYPES: [pg_sys::Oid; 8] = [
     pg_sys::INT8OID,
     pg_sys::TEXTARRAYOID,
-    pg_sys::TEXTOID,
-    pg_sys::TEXTOID,
-    pg_sys::BOOLOID,
     pg_sys::TEXTOID,
     pg_sys::TEXTOID,
     pg_sys::TEXTOID,
     pg_sys::INT4OID,
     pg_sys::NUMERICOID,
-    pg_sys::TIMESTAMPTZOID,
-    pg_sys::DATEOID,
-    pg_sys::TEXTOID,
     pg_sys::JSONBOID,
 ];
 /// order_id, customer_id, is_return, order_date, order_timestamp
@@ -135,8 +132,8 @@ fn check_line(
     let [invoice_no, stock_code, description, quantity, invoice_date, unit_price, customer_id, country] = *raw;
     let line = online_retail::Line { invoice_no, stock_code, quantity, invoice_date, unit_price, customer_id, description, country };
     let line = checker.check(&line);
-    let mut values = [Datum::from(0); 14];
-    let mut nulls = [true; 14];
+    let mut values = [Datum::from(0); 8];
+    let mut nulls = [true; 8];
     let mut set = |column: usize, value: (Datum, bool)| {
         values[column] = value.0;
         nulls[column] = value.1;
@@ -144,30 +141,20 @@ fn check_line(
     set(0, (Datum::from(line_no), false));
     set(2, optional_text(line.order_id));
     set(3, optional_text(line.order_item_id().as_deref()));
-    if let Some(is_return) = line.is_return() {
-        set(4, (Datum::from(is_return), false));
-    }
     match &line.outcome {
         Ok(a) => {
-            let at = inputs.timestamptz.read(a.order_timestamp);
-            let date = inputs.date.read(a.order_date);
-            set(5, (temp_rows::text(a.customer_id), false));
-            set(6, (temp_rows::text(a.product_id), false));
-            set(7, optional_text(a.description));
+            set(4, (temp_rows::text(a.product_id), false));
             // the checker parsed it as a 32-bit integer already
-            set(8, (Datum::from(a.quantity.parse::<i32>().unwrap_or_default()), false));
-            set(9, (inputs.numeric.read(a.unit_price), false));
-            set(10, (at, false));
-            set(11, (date, false));
-            set(12, optional_text(a.country));
+            set(5, (Datum::from(a.quantity.parse::<i32>().unwrap_or_default()), false));
+            set(6, (inputs.numeric.read(a.unit_price), false));
             summary.add(&AcceptedLine {
                 line_no,
                 // an accepted line has an invoice (classify refuses others)
                 order_id: line.order_id.unwrap_or_default(),
                 is_return: line.is_return().unwrap_or_default(),
                 accepted: a,
-                at: at.value() as i64,
-                date: date.value() as i32,
+                at: inputs.timestamptz.read(a.order_timestamp).value() as i64,
+                date: inputs.date.read(a.order_date).value() as i32,
             });
         }
         Err(refusal) => {
@@ -176,7 +163,7 @@ fn check_line(
             for (pair, (column, value)) in raw_values.iter_mut().zip(ONLINE_RETAIL_COLUMNS.iter().zip(raw)) {
                 *pair = (*column, *value);
             }
-            set(13, (temp_rows::jsonb_object(&raw_values), false));
+            set(7, (temp_rows::jsonb_object(&raw_values), false));
         }
     }
     checked.insert(&mut values, &mut nulls);

@@ -49,12 +49,12 @@ impl TempRows {
     /// by-reference types must be valid for the column's type.
     pub fn insert(&mut self, values: &mut [pg_sys::Datum], nulls: &mut [bool]) {
         assert!(values.len() == self.columns && nulls.len() == self.columns, "one value per column");
-        // SAFETY: the descriptor's types were checked at open; the tuple is
-        // copied into the page by heap_insert.
+        // SAFETY: the descriptor's types were checked at open; heap_insert
+        // copies the tuple into its page (the caller's memory context frees
+        // the formed one).
         unsafe {
             let tuple = pg_sys::heap_form_tuple((*self.rel).rd_att, values.as_mut_ptr(), nulls.as_mut_ptr());
             pg_sys::heap_insert(self.rel, tuple, self.command, 0, self.bulk);
-            pg_sys::heap_freetuple(tuple);
         }
     }
 
