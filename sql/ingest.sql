@@ -276,22 +276,33 @@ BEGIN
   ON CONFLICT (product_id) DO UPDATE SET description = EXCLUDED.description, load_id = EXCLUDED.load_id
   WHERE EXCLUDED.description IS NOT NULL AND t.description IS DISTINCT FROM EXCLUDED.description;
 
-  WITH up AS (
-    INSERT INTO c360.orders AS t (order_id, customer_id, order_status, order_date, order_timestamp, load_id)
-    SELECT order_id, customer_id, CASE WHEN is_return THEN 'cancelled' ELSE 'completed' END,
-           order_date, order_timestamp, p_load
-    FROM pg_temp.c360_checked_orders
-    ON CONFLICT (order_id) DO UPDATE
-      SET customer_id = EXCLUDED.customer_id, order_status = EXCLUDED.order_status,
-          order_date = EXCLUDED.order_date, order_timestamp = EXCLUDED.order_timestamp, load_id = EXCLUDED.load_id
-    WHERE (t.customer_id, t.order_status, t.order_date, t.order_timestamp)
-          IS DISTINCT FROM (EXCLUDED.customer_id, EXCLUDED.order_status, EXCLUDED.order_date, EXCLUDED.order_timestamp)
-    RETURNING t.order_id, t.customer_id)
-  INSERT INTO pg_temp.c360_touched SELECT * FROM up ON CONFLICT DO NOTHING;
+  -- update the orders that changed, insert the new ones (as for the lines below)
+  WITH typed AS (
+    SELECT order_id, customer_id, CASE WHEN is_return THEN 'cancelled' ELSE 'completed' END AS order_status,
+           order_date, order_timestamp
+    FROM pg_temp.c360_checked_orders),
+  updated AS (
+    UPDATE c360.orders t
+    SET customer_id = c.customer_id, order_status = c.order_status, order_date = c.order_date,
+        order_timestamp = c.order_timestamp, load_id = p_load
+    FROM typed c
+    WHERE t.order_id = c.order_id
+      AND (t.customer_id, t.order_status, t.order_date, t.order_timestamp)
+          IS DISTINCT FROM (c.customer_id, c.order_status, c.order_date, c.order_timestamp)
+    RETURNING t.order_id, t.customer_id),
+  inserted AS (
+    INSERT INTO c360.orders (order_id, customer_id, order_status, order_date, order_timestamp, load_id)
+    SELECT c.order_id, c.customer_id, c.order_status, c.order_date, c.order_timestamp, p_load
+    FROM typed c WHERE NOT EXISTS (SELECT 1 FROM c360.orders t WHERE t.order_id = c.order_id)
+    RETURNING order_id, customer_id)
+  INSERT INTO pg_temp.c360_touched
+  SELECT * FROM updated UNION ALL SELECT * FROM inserted
+  ON CONFLICT DO NOTHING;
 
   -- Update the lines that changed, insert the new ones (one statement, one
   -- snapshot: ON CONFLICT's speculative insertion costs more, and would need
-  -- the primary key a bulk load drops and rebuilds afterwards).
+  -- the primary key a bulk load drops and rebuilds afterwards; ingest holds
+  -- its lock, so no other writer races for the keys).
   WITH updated AS (
     UPDATE c360.order_items t
     SET order_id = c.order_id, product_id = c.product_id, quantity = c.quantity, unit_price = c.unit_price, load_id = p_load
@@ -605,7 +616,9 @@ BEGIN
     DROP TABLE pg_temp.c360_checked;
     -- Staged rows now live on typed or as rejects. TRUNCATE when the load
     -- is all the table holds: deleting millions of rows one by one is slow.
-    EXECUTE format('SELECT EXISTS (SELECT 1 FROM c360.%I WHERE load_id <> $1)', 'stage_' || l.source)
+    -- (two range probes of the primary key, not a scan past the whole load)
+    EXECUTE format('SELECT EXISTS (SELECT 1 FROM c360.%1$I WHERE load_id < $1) OR EXISTS (SELECT 1 FROM c360.%1$I WHERE load_id > $1)',
+                   'stage_' || l.source)
       INTO others USING l.load_id;
     IF others THEN
       EXECUTE format('DELETE FROM c360.%I WHERE load_id = $1', 'stage_' || l.source) USING l.load_id;
