@@ -163,100 +163,129 @@ impl<R: Read> CsvReader<R> {
 
     /// Finds the end of the record starting at `self.pos`, resuming a scan is
     /// not needed: records are small next to the chunk size, so rescanning
-    /// from the start after a refill costs little.
+    /// from the start after a refill costs little. Jumps from one special
+    /// byte to the next rather than branching on every byte.
     fn scan_record(&self) -> Scan {
         let bytes = &self.buf[self.pos..];
         let (delim, quote) = (self.opts.delimiter, self.opts.quote);
-        let mut in_quotes = false;
-        let mut at_field_start = true;
         let mut newlines = 0u64;
         let mut i = 0;
-        while i < bytes.len() {
-            let b = bytes[i];
-            if in_quotes {
-                if b == quote {
-                    if i + 1 < bytes.len() {
-                        if bytes[i + 1] == quote {
-                            i += 2;
-                            continue;
-                        }
-                        in_quotes = false;
-                    } else if !self.eof {
-                        return Scan::NeedMore;
-                    } else {
-                        in_quotes = false;
+        loop {
+            // outside quotes: the record ends at the next newline, unless a
+            // quote opens a quoted field first (only at a field's start)
+            match bytes[i..].iter().position(|&b| b == b'\n' || b == quote) {
+                None => break,
+                Some(at) => {
+                    i += at;
+                    if bytes[i] == b'\n' {
+                        return Scan::Complete { end: i + 1, newlines: newlines + 1 };
                     }
-                } else if b == b'\n' {
-                    newlines += 1;
+                    let at_field_start = i == 0 || bytes[i - 1] == delim;
+                    i += 1;
+                    if !at_field_start {
+                        continue;
+                    }
                 }
-            } else if b == b'\n' {
-                return Scan::Complete { end: i + 1, newlines: newlines + 1 };
-            } else if b == quote && at_field_start {
-                in_quotes = true;
             }
-            at_field_start = !in_quotes && b == delim;
-            i += 1;
+            // inside quotes: up to the closing quote; a doubled quote is data
+            loop {
+                match bytes[i..].iter().position(|&b| b == quote) {
+                    None => {
+                        return if self.eof { Scan::OpenQuote } else { Scan::NeedMore };
+                    }
+                    Some(at) => {
+                        newlines += bytes[i..i + at].iter().filter(|&&b| b == b'\n').count() as u64;
+                        i += at + 1;
+                        match bytes.get(i) {
+                            Some(&b) if b == quote => i += 1,
+                            Some(_) => break,
+                            // a quote at the end of the buffer: closing or doubled?
+                            None if !self.eof => return Scan::NeedMore,
+                            None => break,
+                        }
+                    }
+                }
+            }
+            // (a quote right after the closing one would have been doubled;
+            // any later one in this field is data)
         }
         if !self.eof {
             Scan::NeedMore
-        } else if in_quotes {
-            Scan::OpenQuote
         } else {
             Scan::Complete { end: bytes.len(), newlines }
         }
     }
 
-    /// Splits one complete raw record (line end included) into fields.
+    /// Splits one complete raw record (line end included) into fields: a
+    /// quoted field loses its quotes and doubled quotes become one; a quote
+    /// elsewhere in a field is kept as data, as PostgreSQL's COPY and most
+    /// spreadsheets do.
     fn split(&self, raw: &[u8]) -> Vec<Vec<u8>> {
         let raw = strip_line_end(raw);
         let (delim, quote) = (self.opts.delimiter, self.opts.quote);
+        let field_end = |from: usize| raw[from..].iter().position(|&b| b == delim).map_or(raw.len(), |d| from + d);
         let mut fields = Vec::new();
-        let mut field = Vec::new();
-        let mut in_quotes = false;
-        let mut at_field_start = true;
         let mut i = 0;
-        while i < raw.len() {
-            let b = raw[i];
-            if in_quotes {
-                if b == quote {
-                    if raw.get(i + 1) == Some(&quote) {
-                        field.push(quote);
-                        i += 2;
-                        continue;
-                    }
-                    in_quotes = false;
-                } else {
-                    field.push(b);
-                }
-                at_field_start = false;
-            } else if b == delim {
-                fields.push(std::mem::take(&mut field));
-                at_field_start = true;
+        loop {
+            let mut field = Vec::new();
+            if raw.get(i) == Some(&quote) {
                 i += 1;
-                continue;
-            } else if b == quote && at_field_start {
-                in_quotes = true;
-                at_field_start = false;
-            } else {
-                // A quote inside an unquoted field is kept as data, as
-                // PostgreSQL's COPY and most spreadsheets do.
-                field.push(b);
-                at_field_start = false;
+                loop {
+                    match raw[i..].iter().position(|&b| b == quote) {
+                        None => {
+                            field.extend_from_slice(&raw[i..]);
+                            i = raw.len();
+                            break;
+                        }
+                        Some(at) => {
+                            field.extend_from_slice(&raw[i..i + at]);
+                            i += at + 1;
+                            if raw.get(i) != Some(&quote) {
+                                break;
+                            }
+                            field.push(quote);
+                            i += 1;
+                        }
+                    }
+                }
             }
-            i += 1;
+            let end = field_end(i);
+            field.extend_from_slice(&raw[i..end]);
+            fields.push(field);
+            if end >= raw.len() {
+                return fields;
+            }
+            i = end + 1;
         }
-        fields.push(field);
-        fields
     }
 
-    fn decode(&self, bytes: Vec<u8>) -> Result<String, Problem> {
-        if bytes.contains(&0) {
+    /// The fields of one raw record as text: the record is checked once,
+    /// not field by field.
+    fn decode(&self, raw: &[u8]) -> Result<Vec<String>, Problem> {
+        if raw.contains(&0) {
             return Err(Problem::NulByte);
         }
+        let fields = self.split(raw);
         match self.opts.encoding {
-            Encoding::Utf8 => String::from_utf8(bytes)
-                .map_err(|e| Problem::InvalidEncoding { byte_offset: e.utf8_error().valid_up_to() }),
-            Encoding::Latin1 => Ok(bytes.iter().map(|&b| b as char).collect()),
+            Encoding::Utf8 => {
+                if let Err(e) = std::str::from_utf8(raw) {
+                    return Err(Problem::InvalidEncoding { byte_offset: e.valid_up_to() });
+                }
+                let ascii_separators = self.opts.delimiter.is_ascii() && self.opts.quote.is_ascii();
+                fields
+                    .into_iter()
+                    .map(|f| {
+                        if ascii_separators {
+                            // SAFETY: cut from valid UTF-8 at ASCII bytes
+                            // only, so each piece is valid UTF-8 too.
+                            Ok(unsafe { String::from_utf8_unchecked(f) })
+                        } else {
+                            String::from_utf8(f).map_err(|_| Problem::InvalidEncoding { byte_offset: first_invalid_utf8(raw).unwrap_or(0) })
+                        }
+                    })
+                    .collect()
+            }
+            Encoding::Latin1 => Ok(fields.into_iter().map(|f| f.iter().map(|&b| b as char).collect()).collect()),
         }
     }
 
@@ -333,18 +362,9 @@ impl<R: Read> CsvReader<R> {
                     self.pos += end;
                     self.line += newlines;
                     let raw = &self.buf[start..start + end];
-                    let decoded: Result<Vec<String>, Problem> =
-                        self.split(raw).into_iter().map(|f| self.decode(f)).collect();
-                    return Ok(Some(match decoded {
+                    return Ok(Some(match self.decode(raw) {
                         Ok(fields) => Item::Record(Record { line, fields }),
                         Err(problem) => {
-                            let problem = match problem {
-                                // Report the offset within the record, not the field.
-                                Problem::InvalidEncoding { .. } => Problem::InvalidEncoding {
-                                    byte_offset: first_invalid_utf8(raw).unwrap_or(0),
-                                },
-                                p => p,
-                            };
                             Item::Malformed(Malformed { line, raw: self.raw_text(raw), problem })
                         }
                     }));
