@@ -41,10 +41,12 @@ extension_sql_file!(
 #[allow(non_camel_case_types)]
 #[derive(Clone, Debug, PostgresType, Serialize, Deserialize)]
 #[inoutfuncs]
+#[bikeshed_postgres_type_manually_impl_from_into_datum]
 #[serde(transparent)]
 pub struct kmeans_model(kmeans::KMeansModel);
 
 crate::json_model_io!(kmeans_model, "c360.kmeans_model");
+crate::model_datum!(kmeans_model);
 
 fn invalid(message: String, hint: &str) -> ! {
     raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, message, "", Some(hint))

@@ -42,17 +42,21 @@ extension_sql_file!(
 #[allow(non_camel_case_types)]
 #[derive(Clone, Debug, PostgresType, Serialize, Deserialize)]
 #[inoutfuncs]
+#[bikeshed_postgres_type_manually_impl_from_into_datum]
 #[serde(transparent)]
 pub struct bgnbd_model(bgnbd::BgNbd);
 crate::json_model_io!(bgnbd_model, "c360.bgnbd_model");
+crate::model_datum!(bgnbd_model);
 
 /// A fitted Gamma-Gamma spend model (p, q, v, log-likelihood, convergence); text form JSON.
 #[allow(non_camel_case_types)]
 #[derive(Clone, Debug, PostgresType, Serialize, Deserialize)]
 #[inoutfuncs]
+#[bikeshed_postgres_type_manually_impl_from_into_datum]
 #[serde(transparent)]
 pub struct gamma_gamma_model(gamma_gamma::GammaGamma);
 crate::json_model_io!(gamma_gamma_model, "c360.gamma_gamma_model");
+crate::model_datum!(gamma_gamma_model);
 
 fn invalid(message: String, hint: &str) -> ! {
     raise(PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE, message, "", Some(hint))
