@@ -100,7 +100,8 @@ pub struct Accepted<'a> {
     pub customer_id: &'a str,
     pub product_id: &'a str,
     pub description: Option<&'a str>,
-    pub quantity: &'a str,
+    /// parsed as `classify` parsed it (blanks of any kind trimmed)
+    pub quantity: i32,
     pub unit_price: &'a str,
     pub order_timestamp: &'a str,
     /// the written date (the checker accepted `YYYY-MM-DD[ time[offset]]`)
@@ -178,14 +179,16 @@ impl LoadChecker {
                     self.first_customer.insert(invoice.to_string(), customer_id.to_string());
                 }
             }
-            // classify refused every line missing one of these
-            let date = btrim(line.invoice_date.unwrap_or_default());
+            // classify refused every line missing one of these; the values
+            // to parse are trimmed as classify trimmed them, so PostgreSQL's
+            // input functions read what the rules accepted
+            let date = line.invoice_date.unwrap_or_default().trim();
             Ok(Accepted {
                 customer_id,
                 product_id: btrim(line.stock_code.unwrap_or_default()),
                 description: line.description.map(btrim).filter(|d| !d.is_empty()),
-                quantity: btrim(line.quantity.unwrap_or_default()),
-                unit_price: btrim(line.unit_price.unwrap_or_default()),
+                quantity: parse_integer(line.quantity.unwrap_or_default().trim()).unwrap_or_default(),
+                unit_price: line.unit_price.unwrap_or_default().trim(),
                 order_timestamp: date,
                 order_date: date.char_indices().nth(10).map_or(date, |(end, _)| &date[..end]),
                 country: line.country.map(btrim).filter(|c| !c.is_empty()),
@@ -334,7 +337,7 @@ mod tests {
     #[test]
     fn load_checker_numbers_lines_per_invoice_and_keeps_one_customer_per_invoice() {
         let mut checker = LoadChecker::default();
-        let first = checker.check(&line(" 536365 ", "6", " 2.55", "17850.0"));
+        let first = checker.check(&line(" 536365 ", "\t6 ", " 2.55\u{a0}", "17850.0"));
         assert_eq!(first.order_id, Some("536365"));
         assert_eq!(first.order_item_id().as_deref(), Some("536365:1"));
         assert_eq!(first.is_return(), Some(false));
@@ -344,7 +347,7 @@ mod tests {
                 customer_id: "17850",
                 product_id: "85123A",
                 description: Some("WHITE HANGING HEART"),
-                quantity: "6",
+                quantity: 6,
                 unit_price: "2.55",
                 order_timestamp: "2010-12-01 08:26:00",
                 order_date: "2010-12-01",
@@ -390,7 +393,7 @@ mod tests {
             customer_id: customer,
             product_id: product,
             description,
-            quantity: "1",
+            quantity: 1,
             unit_price: "1.00",
             order_timestamp: "",
             order_date: "",
