@@ -67,7 +67,7 @@ CREATE TABLE c360.cluster_models (
 SELECT pg_catalog.pg_extension_config_dump('c360.cluster_models', '');
 
 CREATE TABLE c360.customer_clusters (
-    customer_id text PRIMARY KEY,
+    customer_id text COLLATE "C" PRIMARY KEY,
     cluster     integer NOT NULL,
     as_of       date NOT NULL
 ) WITH (fillfactor = 50);  -- rewritten in place by every refresh (c360._write_derived_rows)

@@ -124,7 +124,7 @@ CREATE TABLE c360.clv_models (
 SELECT pg_catalog.pg_extension_config_dump('c360.clv_models', '');
 
 CREATE TABLE c360.customer_clv (
-    customer_id         text PRIMARY KEY,
+    customer_id         text COLLATE "C" PRIMARY KEY,
     frequency           integer NOT NULL,
     recency_weeks       float8 NOT NULL,
     t_weeks             float8 NOT NULL,

@@ -588,7 +588,7 @@ BEGIN
     FOR UPDATE)
   LOOP
     SELECT g.load_id, g.source INTO l FROM c360.load_log g WHERE g.load_id = staged_load;
-    CREATE TEMP TABLE c360_touched (order_id text PRIMARY KEY, customer_id text) ON COMMIT DROP;
+    CREATE TEMP TABLE c360_touched (order_id text COLLATE "C" PRIMARY KEY, customer_id text COLLATE "C") ON COMMIT DROP;
     -- the line- or row-grain table this source writes most of, when it has
     -- foreign keys or indexes a bulk load may drop
     bulk_table := CASE l.source WHEN 'online_retail' THEN 'c360.order_items' WHEN 'order_items' THEN 'c360.order_items'

@@ -46,7 +46,7 @@ AS $$
 DECLARE n bigint;
 BEGIN
   DELETE FROM c360.fact_orders;
-  CREATE TEMP TABLE c360_touched (order_id text PRIMARY KEY, customer_id text) ON COMMIT DROP;
+  CREATE TEMP TABLE c360_touched (order_id text COLLATE "C" PRIMARY KEY, customer_id text COLLATE "C") ON COMMIT DROP;
   INSERT INTO pg_temp.c360_touched SELECT order_id, customer_id FROM c360.orders;
   PERFORM c360._refresh_touched_facts();
   DROP TABLE pg_temp.c360_touched;

@@ -106,7 +106,7 @@ REVOKE EXECUTE ON FUNCTION c360.reset_segment_rules() FROM PUBLIC;
 -- Derived by the refresh: customer metrics and RFM scores
 ------------------------------------------------------------------------------
 CREATE TABLE c360.customer_metrics (
-    customer_id      text PRIMARY KEY,
+    customer_id      text COLLATE "C" PRIMARY KEY,
     first_order_date date NOT NULL,
     last_order_date  date NOT NULL,
     tenure_days      integer NOT NULL,
@@ -117,7 +117,7 @@ CREATE TABLE c360.customer_metrics (
 ) WITH (fillfactor = 50);  -- rewritten in place by every refresh (c360._write_derived_rows)
 
 CREATE TABLE c360.rfm_segments (
-    customer_id text PRIMARY KEY,
+    customer_id text COLLATE "C" PRIMARY KEY,
     r           integer NOT NULL,
     f           integer NOT NULL,
     m           integer NOT NULL,

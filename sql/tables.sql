@@ -278,7 +278,7 @@ COMMENT ON COLUMN c360.order_status_rules.is_revenue IS 'true when orders in thi
 COMMENT ON COLUMN c360.order_status_rules.user_defined IS 'true when it comes from c360.order_statuses';
 
 CREATE TABLE c360.customers (
-    customer_id text PRIMARY KEY,
+    customer_id text COLLATE "C" PRIMARY KEY,
     created_at  timestamptz,
     city        text,
     state       text,
@@ -294,7 +294,7 @@ COMMENT ON COLUMN c360.customers.country IS 'country (Online Retail: the country
 COMMENT ON COLUMN c360.customers.load_id IS 'the load that last inserted or changed the row';
 
 CREATE TABLE c360.products (
-    product_id  text PRIMARY KEY,
+    product_id  text COLLATE "C" PRIMARY KEY,
     category    text,
     brand       text,
     description text,
@@ -308,8 +308,8 @@ COMMENT ON COLUMN c360.products.description IS 'description (Online Retail: the 
 COMMENT ON COLUMN c360.products.load_id IS 'the load that last inserted or changed the row';
 
 CREATE TABLE c360.orders (
-    order_id        text PRIMARY KEY,
-    customer_id     text NOT NULL REFERENCES c360.customers,
+    order_id        text COLLATE "C" PRIMARY KEY,
+    customer_id     text COLLATE "C" NOT NULL REFERENCES c360.customers,
     order_status    text NOT NULL,
     order_date      date NOT NULL,
     order_timestamp timestamptz NOT NULL,
@@ -326,9 +326,9 @@ CREATE INDEX orders_customer_idx ON c360.orders (customer_id);
 CREATE INDEX orders_date_idx ON c360.orders (order_date);
 
 CREATE TABLE c360.order_items (
-    order_item_id text PRIMARY KEY,
-    order_id      text NOT NULL REFERENCES c360.orders,
-    product_id    text NOT NULL REFERENCES c360.products,
+    order_item_id text COLLATE "C" PRIMARY KEY,
+    order_id      text COLLATE "C" NOT NULL REFERENCES c360.orders,
+    product_id    text COLLATE "C" NOT NULL REFERENCES c360.products,
     quantity      integer NOT NULL,
     unit_price    numeric NOT NULL,
     load_id       bigint NOT NULL
@@ -343,8 +343,8 @@ COMMENT ON COLUMN c360.order_items.load_id IS 'the load that last inserted or ch
 CREATE INDEX order_items_order_idx ON c360.order_items (order_id);
 
 CREATE TABLE c360.payments (
-    payment_id     text PRIMARY KEY,
-    order_id       text NOT NULL REFERENCES c360.orders,
+    payment_id     text COLLATE "C" PRIMARY KEY,
+    order_id       text COLLATE "C" NOT NULL REFERENCES c360.orders,
     payment_type   text,
     payment_amount numeric NOT NULL,
     payment_date   date,
@@ -398,8 +398,8 @@ COMMENT ON COLUMN c360.fact_sales.is_sale IS 'true for a sale line: counted in r
 COMMENT ON COLUMN c360.fact_sales.is_return IS 'true for a line of a cancelled, returned or refunded order (Online Retail: a C-invoice line); never revenue';
 
 CREATE TABLE c360.fact_orders (
-    order_id        text PRIMARY KEY,
-    customer_id     text NOT NULL,
+    order_id        text COLLATE "C" PRIMARY KEY,
+    customer_id     text COLLATE "C" NOT NULL,
     order_timestamp timestamptz NOT NULL,
     order_date      date NOT NULL,
     order_status    text NOT NULL,

@@ -64,3 +64,18 @@ WHERE c.relnamespace = 'c360'::regnamespace AND c.relkind IN ('r', 'v', 'm')
 SELECT p.oid::regprocedure AS function_without_comment
 FROM pg_proc p
 WHERE p.pronamespace = 'c360'::regnamespace AND obj_description(p.oid, 'pg_proc') IS NULL;
+
+-- Keys compare byte by byte (COLLATE "C") whatever the database's locale:
+-- ids are opaque codes, their order is the same on every server, and their
+-- indexes build without locale-aware comparisons. Every id column of a
+-- table (not staging, which keeps the file's text as it came) is one.
+SELECT c.relname AS table_with_a_locale_sorted_key, a.attname
+FROM pg_class c JOIN pg_attribute a ON a.attrelid = c.oid AND a.attnum > 0 AND NOT a.attisdropped
+WHERE c.relnamespace = 'c360'::regnamespace AND c.relkind = 'r' AND c.relname NOT LIKE 'stage\_%'
+  AND a.attname IN ('customer_id', 'product_id', 'order_id', 'order_item_id', 'payment_id')
+  AND a.attcollation <> 'pg_catalog."C"'::regcollation
+ORDER BY 1, 2;
+-- Joining them to a table of the database's own collation just works.
+CREATE TEMP TABLE crm (customer_id text);
+INSERT INTO crm VALUES ('17850');
+SELECT count(*) AS joined FROM crm JOIN c360.customers USING (customer_id);
