@@ -530,7 +530,7 @@ BEGIN
   INSERT INTO c360.fact_orders (order_id, customer_id, order_timestamp, order_date, order_status, is_sale, is_return, revenue, lines, units)
   SELECT o.order_id, o.customer_id, o.order_timestamp, o.order_date, o.order_status,
          coalesce(r.is_revenue, false) AND coalesce(l.has_units, false),
-         o.order_status IN ('cancelled', 'canceled', 'returned', 'refunded') AND l.order_id IS NOT NULL,
+         coalesce(r.is_return, false) AND l.order_id IS NOT NULL,
          CASE WHEN coalesce(r.is_revenue, false) THEN coalesce(l.sale_amount, 0) ELSE 0 END,
          coalesce(l.lines, 0),
          coalesce(l.units, 0)

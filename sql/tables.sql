@@ -270,12 +270,15 @@ SELECT pg_catalog.pg_extension_config_dump('c360.order_statuses', '');
 CREATE VIEW c360.order_status_rules AS
 SELECT coalesce(u.order_status, d.order_status) AS order_status,
        coalesce(u.is_revenue, d.is_revenue) AS is_revenue,
-       u.order_status IS NOT NULL AS user_defined
+       u.order_status IS NOT NULL AS user_defined,
+       -- (the one place that says which statuses are returns)
+       coalesce(u.order_status, d.order_status) IN ('cancelled', 'canceled', 'returned', 'refunded') AS is_return
 FROM c360.order_status_defaults() d FULL JOIN c360.order_statuses u ON u.order_status = d.order_status;
 COMMENT ON VIEW c360.order_status_rules IS 'the order statuses ingest accepts: built-in ones, overridden or extended by c360.order_statuses';
 COMMENT ON COLUMN c360.order_status_rules.order_status IS 'status, lower case';
 COMMENT ON COLUMN c360.order_status_rules.is_revenue IS 'true when orders in this status are sales';
 COMMENT ON COLUMN c360.order_status_rules.user_defined IS 'true when it comes from c360.order_statuses';
+COMMENT ON COLUMN c360.order_status_rules.is_return IS 'true for a cancelled, returned or refunded order: its lines are returns (fact_sales.is_return), never revenue';
 
 CREATE TABLE c360.customers (
     customer_id text COLLATE "C" PRIMARY KEY,
@@ -375,7 +378,7 @@ CREATE VIEW c360.fact_sales AS
 SELECT i.order_item_id, o.order_id, o.customer_id, i.product_id, o.order_timestamp, o.order_date,
        i.quantity, i.unit_price, i.quantity * i.unit_price AS revenue, c.country, o.order_status,
        coalesce(r.is_revenue, false) AND i.quantity > 0 AS is_sale,
-       o.order_status IN ('cancelled', 'canceled', 'returned', 'refunded') AS is_return
+       coalesce(r.is_return, false) AS is_return
 FROM c360.order_items i
 JOIN c360.orders o ON o.order_id = i.order_id
 -- LEFT: the foreign key guarantees the customer; a query that does not read
