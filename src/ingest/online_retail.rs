@@ -37,6 +37,11 @@ pub fn normalize_customer_id(raw: &str) -> &str {
 }
 
 pub fn classify(line: &Line) -> Result<LineKind, Refusal> {
+    classify_with_quantity(line).map(|(kind, _)| kind)
+}
+
+/// [`classify`], with the quantity it parsed.
+fn classify_with_quantity(line: &Line) -> Result<(LineKind, i32), Refusal> {
     // The missing customer comes first: it is the reason the spec counts
     // (135,080 lines), whatever else is wrong with such a line.
     if line.customer_id.is_none_or(|c| normalize_customer_id(c).is_empty()) {
@@ -52,7 +57,7 @@ pub fn classify(line: &Line) -> Result<LineKind, Refusal> {
 
     let invoice = line.invoice_no.unwrap_or_default().trim();
     if invoice.starts_with('C') {
-        return Ok(LineKind::Return);
+        return Ok((LineKind::Return, quantity));
     }
     let quantity_text = line.quantity.unwrap_or_default().trim();
     let price_text = line.unit_price.unwrap_or_default().trim();
@@ -68,7 +73,7 @@ pub fn classify(line: &Line) -> Result<LineKind, Refusal> {
             format!("Quantity {} is not positive on sale invoice {invoice} (returns are C-invoices)", quote_value(quantity_text)),
         ));
     }
-    Ok(LineKind::Sale)
+    Ok((LineKind::Sale, quantity))
 }
 
 /// PostgreSQL's `btrim(text)`: spaces only, as the typed tables store keys.
@@ -100,7 +105,7 @@ pub struct Accepted<'a> {
     pub customer_id: &'a str,
     pub product_id: &'a str,
     pub description: Option<&'a str>,
-    /// parsed as `classify` parsed it (blanks of any kind trimmed)
+    /// as `classify` parsed it
     pub quantity: i32,
     pub unit_price: &'a str,
     pub order_timestamp: &'a str,
@@ -160,7 +165,7 @@ impl LoadChecker {
                 self.lines_without_invoice
             }
         };
-        let outcome = classify(line).and_then(|_| {
+        let outcome = classify_with_quantity(line).and_then(|(_, quantity)| {
             let customer_id = normalize_customer_id(line.customer_id.unwrap_or_default());
             let invoice = order_id.unwrap_or_default();
             match self.first_customer.get(invoice) {
@@ -187,7 +192,7 @@ impl LoadChecker {
                 customer_id,
                 product_id: btrim(line.stock_code.unwrap_or_default()),
                 description: line.description.map(btrim).filter(|d| !d.is_empty()),
-                quantity: parse_integer(line.quantity.unwrap_or_default().trim()).unwrap_or_default(),
+                quantity,
                 unit_price: line.unit_price.unwrap_or_default().trim(),
                 order_timestamp: date,
                 order_date: date.char_indices().nth(10).map_or(date, |(end, _)| &date[..end]),
