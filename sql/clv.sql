@@ -34,30 +34,40 @@ CREATE AGGREGATE c360.gamma_gamma_fit(frequency float8, monetary numeric) (
 -- monetary = mean revenue of the repeat purchase days (0 without any).
 -- A plain GROUP BY customer_id over order-grain rows (Citus-friendly).
 ------------------------------------------------------------------------------
--- Per customer in one pass: the distinct purchase days and the revenue of
--- the first (c360._purchase_days / _first_day_revenue share one Rust state,
--- src/clv/mod.rs), next to PostgreSQL's min, max and sum. The mean of the
--- repeat days is (all revenue - first-day revenue) / (days - 1).
+-- Per customer in one pass: first and last purchase day, rows, exact revenue,
+-- distinct purchase days and the first day's revenue. Six aggregates with
+-- one transition function and read-only finals, so PostgreSQL keeps a single
+-- Rust state per customer for all of them (src/clv/mod.rs) instead of six
+-- (min, max, count and sum each kept their own). The mean of the repeat days
+-- is (all revenue - first-day revenue) / (days - 1).
 CREATE FUNCTION c360._purchase_days_transition(state internal, day date, revenue numeric) RETURNS internal
     LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'c360_purchase_days_transition';
 CREATE FUNCTION c360._purchase_days_final(state internal) RETURNS integer
     LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'c360_purchase_days_final';
 CREATE FUNCTION c360._first_day_revenue_final(state internal) RETURNS numeric
     LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'c360_first_day_revenue_final';
-CREATE AGGREGATE c360._purchase_days(day date, revenue numeric) (
-    SFUNC = c360._purchase_days_transition,
-    STYPE = internal,
-    FINALFUNC = c360._purchase_days_final,
-    FINALFUNC_MODIFY = READ_ONLY,
-    PARALLEL = SAFE
-);
-CREATE AGGREGATE c360._first_day_revenue(day date, revenue numeric) (
-    SFUNC = c360._purchase_days_transition,
-    STYPE = internal,
-    FINALFUNC = c360._first_day_revenue_final,
-    FINALFUNC_MODIFY = READ_ONLY,
-    PARALLEL = SAFE
-);
+CREATE FUNCTION c360._first_purchase_day_final(state internal) RETURNS date
+    LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'c360_first_purchase_day_final';
+CREATE FUNCTION c360._last_purchase_day_final(state internal) RETURNS date
+    LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'c360_last_purchase_day_final';
+CREATE FUNCTION c360._purchase_count_final(state internal) RETURNS integer
+    LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'c360_purchase_count_final';
+CREATE FUNCTION c360._purchase_revenue_final(state internal) RETURNS numeric
+    LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'c360_purchase_revenue_final';
+DO $$
+DECLARE
+  agg record;
+BEGIN
+  FOR agg IN SELECT * FROM (VALUES ('_purchase_days'), ('_first_day_revenue'), ('_first_purchase_day'),
+                                   ('_last_purchase_day'), ('_purchase_count'), ('_purchase_revenue')) a(name) LOOP
+    -- SSPACE: about the bytes a state takes, so the planner considers a hash aggregate.
+    EXECUTE format('CREATE AGGREGATE c360.%I(day date, revenue numeric) (
+                      SFUNC = c360._purchase_days_transition, STYPE = internal, SSPACE = 96,
+                      FINALFUNC = c360.%I, FINALFUNC_MODIFY = READ_ONLY, PARALLEL = SAFE)',
+                   agg.name, agg.name || '_final');
+  END LOOP;
+END
+$$;
 
 -- Per customer with a sale order before as_of: first and last order day,
 -- orders, revenue, distinct purchase days and the first day's revenue. The
@@ -68,7 +78,8 @@ RETURNS TABLE (customer_id text, first_day date, last_day date, orders integer, 
                purchase_days integer, first_day_revenue numeric)
 LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog
 AS $$
-  SELECT o.customer_id, min(o.order_date), max(o.order_date), count(*)::integer, sum(o.revenue),
+  SELECT o.customer_id, c360._first_purchase_day(o.order_date, o.revenue), c360._last_purchase_day(o.order_date, o.revenue),
+         c360._purchase_count(o.order_date, o.revenue), c360._purchase_revenue(o.order_date, o.revenue),
          c360._purchase_days(o.order_date, o.revenue), c360._first_day_revenue(o.order_date, o.revenue)
   FROM c360.fact_orders o
   WHERE o.is_sale AND o.order_date < _customer_purchases.as_of
@@ -214,9 +225,17 @@ COMMENT ON FUNCTION c360.gamma_gamma_expected_value(c360.gamma_gamma_model, floa
 COMMENT ON FUNCTION c360.clv(c360.bgnbd_model, c360.gamma_gamma_model, float8, float8, float8, numeric, integer, float8, float8) IS 'customer lifetime value over months (default 12): expected value per order times expected orders per month, discounted monthly (default 1%); units_per_month converts months to the models time unit (default 4.348125 weeks); numeric, 4 decimals';
 COMMENT ON AGGREGATE c360._purchase_days(date, numeric) IS 'internal (btyd_summary): number of distinct purchase days';
 COMMENT ON AGGREGATE c360._first_day_revenue(date, numeric) IS 'internal (btyd_summary): revenue of the first purchase day (sum of its non-NULL revenues)';
-COMMENT ON FUNCTION c360._purchase_days_transition(internal, date, numeric) IS 'internal: transition function of c360._purchase_days and c360._first_day_revenue';
+COMMENT ON FUNCTION c360._purchase_days_transition(internal, date, numeric) IS 'internal: transition function of the purchase aggregates (c360._purchase_days, _first_day_revenue, _first_purchase_day, _last_purchase_day, _purchase_count, _purchase_revenue)';
 COMMENT ON FUNCTION c360._purchase_days_final(internal) IS 'internal: final function of c360._purchase_days';
 COMMENT ON FUNCTION c360._first_day_revenue_final(internal) IS 'internal: final function of c360._first_day_revenue';
+COMMENT ON AGGREGATE c360._first_purchase_day(date, numeric) IS 'internal (customer purchases): earliest non-NULL day, like min';
+COMMENT ON AGGREGATE c360._last_purchase_day(date, numeric) IS 'internal (customer purchases): latest non-NULL day, like max';
+COMMENT ON AGGREGATE c360._purchase_count(date, numeric) IS 'internal (customer purchases): number of rows, like count(*)';
+COMMENT ON AGGREGATE c360._purchase_revenue(date, numeric) IS 'internal (customer purchases): exact sum of the non-NULL revenues, like sum(numeric)';
+COMMENT ON FUNCTION c360._first_purchase_day_final(internal) IS 'internal: final function of c360._first_purchase_day';
+COMMENT ON FUNCTION c360._last_purchase_day_final(internal) IS 'internal: final function of c360._last_purchase_day';
+COMMENT ON FUNCTION c360._purchase_count_final(internal) IS 'internal: final function of c360._purchase_count';
+COMMENT ON FUNCTION c360._purchase_revenue_final(internal) IS 'internal: final function of c360._purchase_revenue';
 COMMENT ON FUNCTION c360._customer_purchases(date) IS 'internal: per customer with a sale order before as_of, first and last order day, orders, revenue, purchase days and first-day revenue (one GROUP BY customer_id over fact_orders)';
 COMMENT ON FUNCTION c360._btyd_rows(date, text, regclass) IS 'internal: btyd_summary of the purchases in a table shaped like c360._customer_purchases(as_of), or of that function when NULL';
 COMMENT ON FUNCTION c360.btyd_summary(date, text) IS 'per customer with a sale before as_of: frequency (purchase days - 1), recency (last - first purchase day), t (as_of - first purchase day) in days or weeks, monetary (mean revenue of the repeat purchase days)';

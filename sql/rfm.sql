@@ -37,6 +37,10 @@ CREATE AGGREGATE c360.rfm_breaks(value float8, bins integer) (
     PARALLEL = SAFE
 );
 
+-- segment_map() (src/rfm/mod.rs) always returns the 125 cells; saying so
+-- lets the planner hash-join the scores to it instead of sorting them.
+ALTER FUNCTION c360.segment_map() ROWS 125;
+
 ------------------------------------------------------------------------------
 -- Segment rules: pre-filled with the spec's grid, yours to edit.
 ------------------------------------------------------------------------------
@@ -181,33 +185,31 @@ BEGIN
     SELECT c360.rfm_breaks(recency_days) AS r, c360.rfm_breaks(frequency) AS f, c360.rfm_breaks(monetary::float8) AS m
     FROM c360.customer_metrics WHERE method = 'quintile'),
   scores AS (
-    SELECT customer_id,
+    SELECT customer_id, recency_days, frequency, monetary,
            c360.rfm_score(recency_days, b.r, true) AS r,
            c360.rfm_score(frequency, b.f) AS f,
            c360.rfm_score(monetary::float8, b.m) AS m
     FROM c360.customer_metrics, breaks b WHERE method = 'quintile'
     UNION ALL
-    SELECT customer_id,
+    SELECT customer_id, recency_days, frequency, monetary,
            ntile(5) OVER (ORDER BY recency_days DESC, customer_id),
            ntile(5) OVER (ORDER BY frequency, customer_id),
            ntile(5) OVER (ORDER BY monetary, customer_id)
     FROM c360.customer_metrics WHERE method <> 'quintile')
   SELECT s.customer_id, s.r::integer AS r, s.f::integer AS f, s.m::integer AS m, concat(s.r, s.f, s.m) AS rfm_score,
-         cell.segment, cell.tier, as_of AS as_of
+         cell.segment, cell.tier, as_of AS as_of,
+         s.recency_days, s.frequency, s.monetary  -- not written to rfm_segments: for rfm_thresholds
   FROM scores s JOIN c360.segment_map() cell USING (r, f, m);
-  n := c360._write_derived_rows('rfm_segments', 'customer_id');
 
-  -- Each score's value range, measured on the scored customers (one join,
-  -- then one small GROUP BY per measure: a third of the rows of unpivoting).
+  -- Each score's value range, measured on the scored customers.
   INSERT INTO c360.rfm_thresholds
-  WITH j AS MATERIALIZED (
-    SELECT s.r, s.f, s.m, m.recency_days, m.frequency, m.monetary
-    FROM c360.rfm_segments s JOIN c360.customer_metrics m USING (customer_id))
-  SELECT 'recency_days', j.r, min(j.recency_days), max(j.recency_days), count(*), _refresh_rfm_segments.as_of FROM j GROUP BY j.r
+  SELECT 'recency_days', s.r, min(s.recency_days), max(s.recency_days), count(*), _refresh_rfm_segments.as_of FROM pg_temp.c360_new_rows s GROUP BY s.r
   UNION ALL
-  SELECT 'frequency', j.f, min(j.frequency), max(j.frequency), count(*), _refresh_rfm_segments.as_of FROM j GROUP BY j.f
+  SELECT 'frequency', s.f, min(s.frequency), max(s.frequency), count(*), _refresh_rfm_segments.as_of FROM pg_temp.c360_new_rows s GROUP BY s.f
   UNION ALL
-  SELECT 'monetary', j.m, min(j.monetary), max(j.monetary), count(*), _refresh_rfm_segments.as_of FROM j GROUP BY j.m;
+  SELECT 'monetary', s.m, min(s.monetary), max(s.monetary), count(*), _refresh_rfm_segments.as_of FROM pg_temp.c360_new_rows s GROUP BY s.m;
+
+  n := c360._write_derived_rows('rfm_segments', 'customer_id');
   RETURN n;
 END
 $$;

@@ -439,8 +439,12 @@ SELECT pg_catalog.pg_extension_config_dump('c360.fact_orders', '');
 -- no new index entry, no unique check.
 ------------------------------------------------------------------------------
 -- Makes c360.<target> hold exactly the rows of pg_temp.c360_new_rows (same
--- column names), matched on the key column; drops the temp table; returns
--- its row count.
+-- column names; extra columns are ignored), matched on the key column; drops
+-- the temp table; returns its row count.
+-- One MERGE (one join) updates the changed rows and inserts the new ones.
+-- The new rows' keys are unique (MERGE fails loudly if not), so afterwards
+-- the target holds every new row plus the vanished ones: a count tells
+-- whether there are any to delete, and the anti-join runs only then.
 CREATE FUNCTION c360._write_derived_rows(target text, key text) RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
@@ -449,25 +453,29 @@ DECLARE
   set_cols text;
   t_cols text;
   s_cols text;
+  s_all_cols text;
   n bigint;
+  target_rows bigint;
 BEGIN
   SELECT string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum),
          string_agg(quote_ident(a.attname), ', ' ORDER BY a.attnum) FILTER (WHERE a.attname <> key),
          string_agg('t.' || quote_ident(a.attname), ', ' ORDER BY a.attnum) FILTER (WHERE a.attname <> key),
-         string_agg('s.' || quote_ident(a.attname), ', ' ORDER BY a.attnum) FILTER (WHERE a.attname <> key)
-  INTO all_cols, set_cols, t_cols, s_cols
+         string_agg('s.' || quote_ident(a.attname), ', ' ORDER BY a.attnum) FILTER (WHERE a.attname <> key),
+         string_agg('s.' || quote_ident(a.attname), ', ' ORDER BY a.attnum)
+  INTO all_cols, set_cols, t_cols, s_cols, s_all_cols
   FROM pg_attribute a
   WHERE a.attrelid = format('c360.%I', target)::regclass AND a.attnum > 0 AND NOT a.attisdropped;
   ANALYZE pg_temp.c360_new_rows;
-  EXECUTE format('DELETE FROM c360.%1$I t WHERE NOT EXISTS (SELECT 1 FROM pg_temp.c360_new_rows s WHERE s.%2$I = t.%2$I)',
-                 target, key);
-  EXECUTE format('UPDATE c360.%1$I t SET (%3$s) = ROW(%4$s) FROM pg_temp.c360_new_rows s
-                  WHERE t.%2$I = s.%2$I AND ROW(%5$s) IS DISTINCT FROM ROW(%4$s)',
-                 target, key, set_cols, s_cols, t_cols);
-  EXECUTE format('INSERT INTO c360.%1$I (%3$s) SELECT %3$s FROM pg_temp.c360_new_rows s
-                  WHERE NOT EXISTS (SELECT 1 FROM c360.%1$I t WHERE t.%2$I = s.%2$I)',
-                 target, key, all_cols);
   SELECT count(*) INTO n FROM pg_temp.c360_new_rows;
+  EXECUTE format('MERGE INTO c360.%1$I t USING pg_temp.c360_new_rows s ON t.%2$I = s.%2$I
+                  WHEN MATCHED AND ROW(%5$s) IS DISTINCT FROM ROW(%4$s) THEN UPDATE SET (%3$s) = ROW(%4$s)
+                  WHEN NOT MATCHED THEN INSERT (%6$s) VALUES (%7$s)',
+                 target, key, set_cols, s_cols, t_cols, all_cols, s_all_cols);
+  EXECUTE format('SELECT count(*) FROM c360.%I', target) INTO target_rows;
+  IF target_rows > n THEN
+    EXECUTE format('DELETE FROM c360.%1$I t WHERE NOT EXISTS (SELECT 1 FROM pg_temp.c360_new_rows s WHERE s.%2$I = t.%2$I)',
+                   target, key);
+  END IF;
   DROP TABLE pg_temp.c360_new_rows;
   RETURN n;
 END

@@ -13,6 +13,7 @@ pub mod special;
 
 use crate::aggregate;
 use crate::fmgr;
+use crate::numeric_sum::Fixed;
 use crate::points::Points;
 use crate::sql_errors::raise;
 use pgrx::prelude::*;
@@ -263,14 +264,115 @@ fn clv(
     money(total, "clv")
 }
 
-/// State shared by `c360._purchase_days` and `c360._first_day_revenue` (same
-/// transition, read-only finals, so PostgreSQL keeps one state for both):
-/// a customer's purchase days and the revenue of the first of them, a
-/// numeric kept in the aggregate's memory.
+/// An exact running sum of numerics: a scaled integer while every value
+/// and the sum fit one (`numeric_sum`), PostgreSQL's numeric addition from
+/// the first value that does not (more than 38 digits, NaN, infinity).
+#[derive(Default, Clone, Copy)]
+enum RevenueSum {
+    #[default]
+    Empty,
+    Fixed(Fixed),
+    /// A numeric allocated in the aggregate's memory context.
+    Numeric(pg_sys::Datum),
+}
+
+/// A numeric datum as a new numeric (display scale kept), allocated in the current context.
+unsafe fn fixed_to_numeric(value: Fixed) -> pg_sys::Datum {
+    // SAFETY: both calls return a new numeric in the current memory context.
+    unsafe {
+        match i64::try_from(value.mantissa) {
+            Ok(small) => pg_sys::Datum::from(pg_sys::int64_div_fast_to_numeric(small, i32::from(value.scale))),
+            Err(_) => {
+                let text = std::ffi::CString::new(value.to_string()).expect("digits, sign and point");
+                pgrx::fcinfo::direct_function_call_as_datum(
+                    pg_sys::numeric_in,
+                    &[Some(pg_sys::Datum::from(text.as_ptr())), Some(pg_sys::Datum::from(pg_sys::InvalidOid)), Some(pg_sys::Datum::from(-1i32))],
+                )
+                .expect("numeric_in returns a value")
+            }
+        }
+    }
+}
+
+/// The exact value of a numeric datum, when it fits a `Fixed`.
+unsafe fn numeric_fixed(value: pg_sys::Datum) -> Option<Fixed> {
+    // SAFETY: value is a non-NULL numeric datum; a compressed or out-of-line
+    // one is detoasted (a copy in the per-row context) before reading.
+    unsafe {
+        let bytes = fmgr::inline_varlena_bytes(value).or_else(|| {
+            fmgr::inline_varlena_bytes(pg_sys::Datum::from(pg_sys::pg_detoast_datum_packed(value.cast_mut_ptr())))
+        })?;
+        Fixed::from_numeric_bytes(bytes)
+    }
+}
+
+impl RevenueSum {
+    /// Adds a non-NULL numeric; memory it keeps is allocated in `context`.
+    unsafe fn add(&mut self, value: pg_sys::Datum, context: pg_sys::MemoryContext) {
+        // SAFETY: value is a numeric datum; Numeric states hold numerics allocated in context.
+        unsafe {
+            if !matches!(self, RevenueSum::Numeric(_)) {
+                let sum = match (*self, numeric_fixed(value)) {
+                    (RevenueSum::Empty, Some(v)) => Some(v),
+                    (RevenueSum::Fixed(s), Some(v)) => s.checked_add(v),
+                    _ => None,
+                };
+                if let Some(sum) = sum {
+                    *self = RevenueSum::Fixed(sum);
+                    return;
+                }
+            }
+            // From here on, PostgreSQL's numeric arithmetic (exact, any size).
+            let so_far = match *self {
+                RevenueSum::Empty => None,
+                RevenueSum::Fixed(s) => Some(pgrx::PgMemoryContexts::For(context).switch_to(|_| fixed_to_numeric(s))),
+                RevenueSum::Numeric(d) => Some(d),
+            };
+            let addend = pg_sys::pg_detoast_datum(value.cast_mut_ptr());
+            *self = RevenueSum::Numeric(match so_far {
+                None => copy_numeric(context, value),
+                Some(old) => {
+                    let sum = pgrx::PgMemoryContexts::For(context).switch_to(|_| {
+                        pg_sys::numeric_add_opt_error(old.cast_mut_ptr(), addend.cast(), std::ptr::null_mut())
+                    });
+                    pg_sys::pfree(old.cast_mut_ptr());
+                    pg_sys::Datum::from(sum)
+                }
+            });
+        }
+    }
+
+    /// Back to no value, freeing what it kept.
+    unsafe fn clear(&mut self) {
+        if let RevenueSum::Numeric(old) = *self {
+            // SAFETY: a Numeric state's datum was allocated by add() and is not referenced elsewhere.
+            unsafe { pg_sys::pfree(old.cast_mut_ptr()) };
+        }
+        *self = RevenueSum::Empty;
+    }
+
+    /// The sum as a numeric (None for no value).
+    unsafe fn to_datum(self) -> Option<pg_sys::Datum> {
+        match self {
+            RevenueSum::Empty => None,
+            // SAFETY: makes a new numeric in the current (final function's) context.
+            RevenueSum::Fixed(s) => Some(unsafe { fixed_to_numeric(s) }),
+            RevenueSum::Numeric(d) => Some(d),
+        }
+    }
+}
+
+/// State shared by the purchase aggregates `c360._first_purchase_day`,
+/// `_last_purchase_day`, `_purchase_count`, `_purchase_revenue`,
+/// `_purchase_days` and `_first_day_revenue` (same transition, read-only
+/// finals, so PostgreSQL keeps one state for all of them): one customer's
+/// summary in one pass, instead of six states per customer.
 #[derive(Default)]
-struct DaysState {
+struct PurchasesState {
     days: purchase_days::PurchaseDays,
-    first_day_revenue: Option<pg_sys::Datum>,
+    rows: i64,
+    revenue: RevenueSum,
+    first_day_revenue: RevenueSum,
 }
 
 const DAYS_AGGREGATE: &str = "c360._purchase_days";
@@ -289,46 +391,63 @@ unsafe fn copy_numeric(context: pg_sys::MemoryContext, value: pg_sys::Datum) -> 
 
 fmgr::finfo_v1!(pg_finfo_c360_purchase_days_transition);
 
-/// Transition of `_purchase_days(day, revenue)` / `_first_day_revenue`:
+/// Transition of the purchase aggregates `(day date, revenue numeric)`:
 /// hand-written fmgr function (one call per order row in the refresh).
+/// Rows count whatever their values; NULL days and NULL revenues are
+/// skipped like min() and sum() skip them.
 #[pg_guard]
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn c360_purchase_days_transition(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
     // SAFETY: PostgreSQL calls this with its three declared arguments.
     let (state, day, revenue) = unsafe { (fmgr::arg(fcinfo, 0), fmgr::arg(fcinfo, 1), fmgr::arg(fcinfo, 2)) };
     let mut state = Internal::from(state);
-    // SAFETY: every state of these aggregates is a DaysState.
-    let s: &mut DaysState =
+    // SAFETY: every state of these aggregates is a PurchasesState.
+    let s: &mut PurchasesState =
         unsafe { aggregate::state_or_default(&mut state, fcinfo, "_purchase_days_transition", DAYS_AGGREGATE) };
-    if let Some(day) = day {
-        // A date datum is its day number (int32).
-        let rank = s.days.add(day.value() as i32);
-        let context = || aggregate::aggregate_context(fcinfo, "_purchase_days_transition", DAYS_AGGREGATE).value();
-        // SAFETY: first_day_revenue, when set, is a numeric this state allocated in the aggregate context.
-        unsafe {
-            match (rank, revenue, s.first_day_revenue) {
-                (purchase_days::DayRank::NewFirst, revenue, old) => {
-                    if let Some(old) = old {
-                        pg_sys::pfree(old.cast_mut_ptr());
+    s.rows += 1;
+    let context = || aggregate::aggregate_context(fcinfo, "_purchase_days_transition", DAYS_AGGREGATE).value();
+    // SAFETY: revenue is a numeric datum; the sums keep their memory in the aggregate context.
+    unsafe {
+        if let Some(revenue) = revenue {
+            s.revenue.add(revenue, context());
+        }
+        if let Some(day) = day {
+            // A date datum is its day number (int32).
+            match s.days.add(day.value() as i32) {
+                purchase_days::DayRank::NewFirst => {
+                    s.first_day_revenue.clear();
+                    if let Some(revenue) = revenue {
+                        s.first_day_revenue.add(revenue, context());
                     }
-                    s.first_day_revenue = revenue.map(|r| copy_numeric(context(), r));
                 }
-                (purchase_days::DayRank::OnFirst, Some(revenue), None) => {
-                    s.first_day_revenue = Some(copy_numeric(context(), revenue));
+                purchase_days::DayRank::OnFirst => {
+                    if let Some(revenue) = revenue {
+                        s.first_day_revenue.add(revenue, context());
+                    }
                 }
-                (purchase_days::DayRank::OnFirst, Some(revenue), Some(old)) => {
-                    let addend = pg_sys::pg_detoast_datum(revenue.cast_mut_ptr());
-                    let sum = pgrx::PgMemoryContexts::For(context()).switch_to(|_| {
-                        pg_sys::numeric_add_opt_error(old.cast_mut_ptr(), addend.cast(), std::ptr::null_mut())
-                    });
-                    pg_sys::pfree(old.cast_mut_ptr());
-                    s.first_day_revenue = Some(pg_sys::Datum::from(sum));
-                }
-                _ => {}
+                purchase_days::DayRank::Later => {}
             }
         }
     }
     state.unwrap().expect("a state")
+}
+
+/// The purchase aggregates' state passed to a final function, if any rows.
+///
+/// # Safety
+/// `fcinfo` is a final function call of one of the purchase aggregates.
+unsafe fn final_state<'a>(fcinfo: pg_sys::FunctionCallInfo) -> Option<&'a mut PurchasesState> {
+    // SAFETY: the argument is this aggregate's state (a PurchasesState) or NULL.
+    unsafe { fmgr::arg(fcinfo, 0).map(|state| &mut *state.cast_mut_ptr::<PurchasesState>()) }
+}
+
+/// A final function's result: the datum, or SQL NULL.
+unsafe fn datum_or_null(fcinfo: pg_sys::FunctionCallInfo, value: Option<pg_sys::Datum>) -> pg_sys::Datum {
+    match value {
+        Some(value) => value,
+        // SAFETY: fcinfo is the live call info.
+        None => unsafe { pgrx::fcinfo::pg_return_null(fcinfo) },
+    }
 }
 
 fmgr::finfo_v1!(pg_finfo_c360_purchase_days_final);
@@ -337,10 +456,8 @@ fmgr::finfo_v1!(pg_finfo_c360_purchase_days_final);
 #[pg_guard]
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn c360_purchase_days_final(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
-    // SAFETY: the argument is this aggregate's state (a DaysState) or NULL.
-    let days = unsafe { fmgr::arg(fcinfo, 0) }
-        .map(|state| unsafe { (*state.cast_mut_ptr::<DaysState>()).days.distinct() })
-        .unwrap_or(0);
+    // SAFETY: called as the final function of a purchase aggregate.
+    let days = unsafe { final_state(fcinfo) }.map(|s| s.days.distinct()).unwrap_or(0);
     pg_sys::Datum::from(i32::try_from(days).unwrap_or(i32::MAX))
 }
 
@@ -351,11 +468,60 @@ fmgr::finfo_v1!(pg_finfo_c360_first_day_revenue_final);
 #[pg_guard]
 #[unsafe(no_mangle)]
 pub unsafe extern "C-unwind" fn c360_first_day_revenue_final(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
-    // SAFETY: the argument is this aggregate's state (a DaysState) or NULL;
-    // PostgreSQL copies a final value that lives in the aggregate context.
-    let revenue = unsafe { fmgr::arg(fcinfo, 0) }.and_then(|state| unsafe { (*state.cast_mut_ptr::<DaysState>()).first_day_revenue });
-    match revenue {
-        Some(revenue) => revenue,
-        None => unsafe { pgrx::fcinfo::pg_return_null(fcinfo) },
+    // SAFETY: called as a final function; PostgreSQL copies a result that lives in the aggregate context.
+    unsafe {
+        let revenue = final_state(fcinfo).and_then(|s| s.first_day_revenue.to_datum());
+        datum_or_null(fcinfo, revenue)
+    }
+}
+
+fmgr::finfo_v1!(pg_finfo_c360_purchase_revenue_final);
+
+/// Final of `_purchase_revenue`: the exact sum of the non-NULL revenues
+/// (NULL when there are none), at the largest display scale, like sum(numeric).
+#[pg_guard]
+#[unsafe(no_mangle)]
+pub unsafe extern "C-unwind" fn c360_purchase_revenue_final(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    // SAFETY: called as a final function; PostgreSQL copies a result that lives in the aggregate context.
+    unsafe {
+        let revenue = final_state(fcinfo).and_then(|s| s.revenue.to_datum());
+        datum_or_null(fcinfo, revenue)
+    }
+}
+
+fmgr::finfo_v1!(pg_finfo_c360_purchase_count_final);
+
+/// Final of `_purchase_count`: the number of rows, like count(*) (0 for none).
+#[pg_guard]
+#[unsafe(no_mangle)]
+pub unsafe extern "C-unwind" fn c360_purchase_count_final(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    // SAFETY: called as the final function of a purchase aggregate.
+    let rows = unsafe { final_state(fcinfo) }.map_or(0, |s| s.rows);
+    pg_sys::Datum::from(i32::try_from(rows).unwrap_or(i32::MAX))
+}
+
+fmgr::finfo_v1!(pg_finfo_c360_first_purchase_day_final);
+
+/// Final of `_first_purchase_day`: the earliest non-NULL day (NULL for none).
+#[pg_guard]
+#[unsafe(no_mangle)]
+pub unsafe extern "C-unwind" fn c360_first_purchase_day_final(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    // SAFETY: called as the final function of a purchase aggregate.
+    unsafe {
+        let day = final_state(fcinfo).and_then(|s| s.days.first());
+        datum_or_null(fcinfo, day.map(pg_sys::Datum::from))
+    }
+}
+
+fmgr::finfo_v1!(pg_finfo_c360_last_purchase_day_final);
+
+/// Final of `_last_purchase_day`: the latest non-NULL day (NULL for none).
+#[pg_guard]
+#[unsafe(no_mangle)]
+pub unsafe extern "C-unwind" fn c360_last_purchase_day_final(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+    // SAFETY: called as the final function of a purchase aggregate.
+    unsafe {
+        let day = final_state(fcinfo).and_then(|s| s.days.last());
+        datum_or_null(fcinfo, day.map(pg_sys::Datum::from))
     }
 }

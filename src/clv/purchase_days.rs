@@ -1,6 +1,7 @@
-//! The purchase days of one customer, as the BTYD summary needs them: how
-//! many distinct days, and which is the first (its revenue is not a repeat
-//! purchase). Free of pgrx; the SQL aggregate around it is in `mod.rs`.
+//! The purchase days of one customer, as RFM and the BTYD summary need them:
+//! how many distinct days, which is the first (its revenue is not a repeat
+//! purchase) and the last. Free of pgrx; the SQL aggregates around it are in
+//! `mod.rs`.
 
 /// Where a purchase falls relative to the first purchase day seen so far.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -18,12 +19,14 @@ pub enum DayRank {
 pub struct PurchaseDays {
     days: Vec<i32>,
     first: Option<i32>,
+    last: Option<i32>,
 }
 
 impl PurchaseDays {
     /// Records a purchase on `day` (any day number, e.g. PostgreSQL's date).
     pub fn add(&mut self, day: i32) -> DayRank {
         self.days.push(day);
+        self.last = Some(self.last.map_or(day, |last| last.max(day)));
         match self.first {
             Some(first) if day > first => DayRank::Later,
             Some(first) if day == first => DayRank::OnFirst,
@@ -43,6 +46,10 @@ impl PurchaseDays {
     pub fn first(&self) -> Option<i32> {
         self.first
     }
+
+    pub fn last(&self) -> Option<i32> {
+        self.last
+    }
 }
 
 #[cfg(test)]
@@ -58,6 +65,7 @@ mod tests {
         assert_eq!(d.add(10), DayRank::OnFirst);
         assert_eq!(d.add(3), DayRank::NewFirst);
         assert_eq!(d.first(), Some(3));
+        assert_eq!(d.last(), Some(12));
         assert_eq!(d.distinct(), 3);
         assert_eq!(PurchaseDays::default().distinct(), 0);
     }
@@ -72,6 +80,7 @@ mod tests {
             let set: std::collections::BTreeSet<i32> = days.iter().copied().collect();
             prop_assert_eq!(d.distinct(), set.len());
             prop_assert_eq!(d.first(), set.first().copied());
+            prop_assert_eq!(d.last(), set.last().copied());
         }
     }
 }

@@ -28,6 +28,7 @@ extension_sql_file!(
         rfm_breaks_deserialize,
         rfm_breaks_final,
         segment_rule_defaults,
+        segment_map,
     ]
 );
 

@@ -162,6 +162,27 @@ SELECT c360._purchase_days(d, r) AS days, c360._first_day_revenue(d, r) IS NULL 
 FROM (VALUES (date '2024-03-05', 5.5), ('2024-03-01', NULL)) v(d, r);
 SELECT c360._purchase_days(d, r) AS days, c360._first_day_revenue(d, r) IS NULL AS no_revenue
 FROM (VALUES (date '2024-03-05', 5.5)) v(d, r) WHERE false;
+-- The other purchase aggregates (one shared state with the two above) give
+-- exactly what min, max, count(*) and sum(numeric) give, display scale
+-- included: random values of many scales, NULLs, a sum past 38 digits
+-- (PostgreSQL's numeric arithmetic takes over), NaN.
+CREATE TEMP TABLE purchase_rows AS
+SELECT g % 50 AS k, date '2024-01-01' + (g * 37) % 400 AS d,
+       CASE WHEN g % 97 = 0 THEN NULL ELSE round(((random() * 2 - 1) * 10 ^ (g % 12))::numeric, g % 6) END AS r
+FROM generate_series(1, 20000) g
+UNION ALL VALUES (51, date '2024-01-01', 1.25), (51, '2024-02-01', 10::numeric ^ 40 + 0.5), (51, '2024-03-01', -3),
+                 (52, '2024-01-02', 1), (52, '2024-01-01', 'NaN'), (53, NULL, 2.5), (54, '2024-01-05', NULL);
+SELECT count(*) AS groups,
+       count(*) FILTER (WHERE (a.first_day, a.last_day, a.orders, a.revenue::text)
+                              IS DISTINCT FROM (b.first_day, b.last_day, b.orders, b.revenue::text)) AS differences
+FROM (SELECT k, c360._first_purchase_day(d, r) AS first_day, c360._last_purchase_day(d, r) AS last_day,
+             c360._purchase_count(d, r) AS orders, c360._purchase_revenue(d, r) AS revenue
+      FROM purchase_rows GROUP BY k) a
+JOIN (SELECT k, min(d), max(d), count(*)::integer, sum(r) FROM purchase_rows GROUP BY k) b(k, first_day, last_day, orders, revenue) USING (k);
+SELECT k, c360._first_purchase_day(d, r) AS first_day, c360._last_purchase_day(d, r) AS last_day,
+       c360._purchase_count(d, r) AS orders, c360._purchase_revenue(d, r) AS revenue,
+       c360._purchase_days(d, r) AS days, c360._first_day_revenue(d, r) AS first_day_revenue
+FROM purchase_rows WHERE k > 50 GROUP BY k ORDER BY k;
 -- The BTYD summary helper, in days.
 SELECT customer_id, frequency, recency, t, monetary FROM c360.btyd_summary('2025-01-01', 'day') ORDER BY customer_id LIMIT 3;
 SELECT * FROM c360.btyd_summary('2025-01-01', 'month');
