@@ -254,10 +254,11 @@ fn clv(
     }
     let m = f64::try_from(monetary).unwrap_or(f64::NAN);
     let value = gamma_gamma.0.expected_value(frequency, m);
+    let horizons: Vec<f64> = (1..=months).map(|i| i as f64 * units_per_month).collect();
+    let by_month = bgnbd.0.expected_purchases_each(&horizons, frequency, recency, t);
     let mut total = 0.0;
     let mut before = 0.0;
-    for i in 1..=months {
-        let by_now = bgnbd.0.expected_purchases(i as f64 * units_per_month, frequency, recency, t);
+    for (i, by_now) in (1..=months).zip(by_month) {
         total += value * (by_now - before) / (1.0 + monthly_discount_rate).powi(i);
         before = by_now;
     }
