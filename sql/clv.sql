@@ -42,24 +42,16 @@ CREATE AGGREGATE c360.gamma_gamma_fit(frequency float8, monetary numeric) (
 -- is (all revenue - first-day revenue) / (days - 1).
 CREATE FUNCTION c360._purchase_days_transition(state internal, day date, revenue numeric) RETURNS internal
     LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'c360_purchase_days_transition';
-CREATE FUNCTION c360._purchase_days_final(state internal) RETURNS integer
-    LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'c360_purchase_days_final';
-CREATE FUNCTION c360._first_day_revenue_final(state internal) RETURNS numeric
-    LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'c360_first_day_revenue_final';
-CREATE FUNCTION c360._first_purchase_day_final(state internal) RETURNS date
-    LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'c360_first_purchase_day_final';
-CREATE FUNCTION c360._last_purchase_day_final(state internal) RETURNS date
-    LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'c360_last_purchase_day_final';
-CREATE FUNCTION c360._purchase_count_final(state internal) RETURNS integer
-    LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'c360_purchase_count_final';
-CREATE FUNCTION c360._purchase_revenue_final(state internal) RETURNS numeric
-    LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'c360_purchase_revenue_final';
 DO $$
 DECLARE
   agg record;
 BEGIN
-  FOR agg IN SELECT * FROM (VALUES ('_purchase_days'), ('_first_day_revenue'), ('_first_purchase_day'),
-                                   ('_last_purchase_day'), ('_purchase_count'), ('_purchase_revenue')) a(name) LOOP
+  FOR agg IN SELECT * FROM (VALUES ('_purchase_days', 'integer'), ('_first_day_revenue', 'numeric'),
+                                   ('_first_purchase_day', 'date'), ('_last_purchase_day', 'date'),
+                                   ('_purchase_count', 'integer'), ('_purchase_revenue', 'numeric')) a(name, result) LOOP
+    EXECUTE format('CREATE FUNCTION c360.%I(state internal) RETURNS %s
+                      LANGUAGE c IMMUTABLE PARALLEL SAFE AS %L, %L',
+                   agg.name || '_final', agg.result, 'MODULE_PATHNAME', 'c360' || agg.name || '_final');
     -- SSPACE: about the bytes a state takes, so the planner considers a hash aggregate.
     EXECUTE format('CREATE AGGREGATE c360.%I(day date, revenue numeric) (
                       SFUNC = c360._purchase_days_transition, STYPE = internal, SSPACE = 96,

@@ -433,96 +433,66 @@ pub unsafe extern "C-unwind" fn c360_purchase_days_transition(fcinfo: pg_sys::Fu
     state.unwrap().expect("a state")
 }
 
-/// The purchase aggregates' state passed to a final function, if any rows.
-///
-/// # Safety
-/// `fcinfo` is a final function call of one of the purchase aggregates.
-unsafe fn final_state<'a>(fcinfo: pg_sys::FunctionCallInfo) -> Option<&'a mut PurchasesState> {
-    // SAFETY: the argument is this aggregate's state (a PurchasesState) or NULL.
-    unsafe { fmgr::arg(fcinfo, 0).map(|state| &mut *state.cast_mut_ptr::<PurchasesState>()) }
+/// Defines the final function `$symbol` of a purchase aggregate: `$value`
+/// maps the state (None for no rows) to the result (None for SQL NULL).
+/// Finals only read the state (FINALFUNC_MODIFY = READ_ONLY: it is shared).
+macro_rules! purchase_final {
+    ($(#[$doc:meta])* $finfo:ident, $symbol:ident, $value:expr) => {
+        fmgr::finfo_v1!($finfo);
+        $(#[$doc])*
+        #[pg_guard]
+        #[unsafe(no_mangle)]
+        pub unsafe extern "C-unwind" fn $symbol(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
+            let value: fn(Option<&mut PurchasesState>) -> Option<pg_sys::Datum> = $value;
+            // SAFETY: the argument is this aggregate's state (a PurchasesState)
+            // or NULL; PostgreSQL copies a result that lives in the aggregate context.
+            unsafe {
+                let state = fmgr::arg(fcinfo, 0).map(|state| &mut *state.cast_mut_ptr::<PurchasesState>());
+                match value(state) {
+                    Some(result) => result,
+                    None => pgrx::fcinfo::pg_return_null(fcinfo),
+                }
+            }
+        }
+    };
 }
 
-/// A final function's result: the datum, or SQL NULL.
-unsafe fn datum_or_null(fcinfo: pg_sys::FunctionCallInfo, value: Option<pg_sys::Datum>) -> pg_sys::Datum {
-    match value {
-        Some(value) => value,
-        // SAFETY: fcinfo is the live call info.
-        None => unsafe { pgrx::fcinfo::pg_return_null(fcinfo) },
-    }
+/// An int4 result datum.
+fn int4(value: usize) -> pg_sys::Datum {
+    pg_sys::Datum::from(i32::try_from(value).unwrap_or(i32::MAX))
 }
 
-fmgr::finfo_v1!(pg_finfo_c360_purchase_days_final);
-
-/// Final of `_purchase_days`: the number of distinct purchase days (0 for no rows).
-#[pg_guard]
-#[unsafe(no_mangle)]
-pub unsafe extern "C-unwind" fn c360_purchase_days_final(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
-    // SAFETY: called as the final function of a purchase aggregate.
-    let days = unsafe { final_state(fcinfo) }.map(|s| s.days.distinct()).unwrap_or(0);
-    pg_sys::Datum::from(i32::try_from(days).unwrap_or(i32::MAX))
-}
-
-fmgr::finfo_v1!(pg_finfo_c360_first_day_revenue_final);
-
-/// Final of `_first_day_revenue`: the revenue of the first purchase day
-/// (NULL for no rows or no non-NULL revenue on that day).
-#[pg_guard]
-#[unsafe(no_mangle)]
-pub unsafe extern "C-unwind" fn c360_first_day_revenue_final(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
-    // SAFETY: called as a final function; PostgreSQL copies a result that lives in the aggregate context.
-    unsafe {
-        let revenue = final_state(fcinfo).and_then(|s| s.first_day_revenue.to_datum());
-        datum_or_null(fcinfo, revenue)
-    }
-}
-
-fmgr::finfo_v1!(pg_finfo_c360_purchase_revenue_final);
-
-/// Final of `_purchase_revenue`: the exact sum of the non-NULL revenues
-/// (NULL when there are none), at the largest display scale, like sum(numeric).
-#[pg_guard]
-#[unsafe(no_mangle)]
-pub unsafe extern "C-unwind" fn c360_purchase_revenue_final(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
-    // SAFETY: called as a final function; PostgreSQL copies a result that lives in the aggregate context.
-    unsafe {
-        let revenue = final_state(fcinfo).and_then(|s| s.revenue.to_datum());
-        datum_or_null(fcinfo, revenue)
-    }
-}
-
-fmgr::finfo_v1!(pg_finfo_c360_purchase_count_final);
-
-/// Final of `_purchase_count`: the number of rows, like count(*) (0 for none).
-#[pg_guard]
-#[unsafe(no_mangle)]
-pub unsafe extern "C-unwind" fn c360_purchase_count_final(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
-    // SAFETY: called as the final function of a purchase aggregate.
-    let rows = unsafe { final_state(fcinfo) }.map_or(0, |s| s.rows);
-    pg_sys::Datum::from(i32::try_from(rows).unwrap_or(i32::MAX))
-}
-
-fmgr::finfo_v1!(pg_finfo_c360_first_purchase_day_final);
-
-/// Final of `_first_purchase_day`: the earliest non-NULL day (NULL for none).
-#[pg_guard]
-#[unsafe(no_mangle)]
-pub unsafe extern "C-unwind" fn c360_first_purchase_day_final(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
-    // SAFETY: called as the final function of a purchase aggregate.
-    unsafe {
-        let day = final_state(fcinfo).and_then(|s| s.days.first());
-        datum_or_null(fcinfo, day.map(pg_sys::Datum::from))
-    }
-}
-
-fmgr::finfo_v1!(pg_finfo_c360_last_purchase_day_final);
-
-/// Final of `_last_purchase_day`: the latest non-NULL day (NULL for none).
-#[pg_guard]
-#[unsafe(no_mangle)]
-pub unsafe extern "C-unwind" fn c360_last_purchase_day_final(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
-    // SAFETY: called as the final function of a purchase aggregate.
-    unsafe {
-        let day = final_state(fcinfo).and_then(|s| s.days.last());
-        datum_or_null(fcinfo, day.map(pg_sys::Datum::from))
-    }
-}
+purchase_final!(
+    /// Final of `_purchase_days`: the number of distinct purchase days (0 for no rows).
+    pg_finfo_c360_purchase_days_final, c360_purchase_days_final,
+    |s| Some(int4(s.map_or(0, |s| s.days.distinct())))
+);
+purchase_final!(
+    /// Final of `_first_day_revenue`: the revenue of the first purchase day
+    /// (NULL for no rows or no non-NULL revenue on that day).
+    pg_finfo_c360_first_day_revenue_final, c360_first_day_revenue_final,
+    // SAFETY: makes a numeric in the final function's context, or returns the state's.
+    |s| s.and_then(|s| unsafe { s.first_day_revenue.to_datum() })
+);
+purchase_final!(
+    /// Final of `_purchase_revenue`: the exact sum of the non-NULL revenues
+    /// (NULL when there are none), at the largest display scale, like sum(numeric).
+    pg_finfo_c360_purchase_revenue_final, c360_purchase_revenue_final,
+    // SAFETY: as above.
+    |s| s.and_then(|s| unsafe { s.revenue.to_datum() })
+);
+purchase_final!(
+    /// Final of `_purchase_count`: the number of rows, like count(*) (0 for none).
+    pg_finfo_c360_purchase_count_final, c360_purchase_count_final,
+    |s| Some(int4(s.map_or(0, |s| usize::try_from(s.rows).unwrap_or(usize::MAX))))
+);
+purchase_final!(
+    /// Final of `_first_purchase_day`: the earliest non-NULL day (NULL for none).
+    pg_finfo_c360_first_purchase_day_final, c360_first_purchase_day_final,
+    |s| s.and_then(|s| s.days.first()).map(pg_sys::Datum::from)
+);
+purchase_final!(
+    /// Final of `_last_purchase_day`: the latest non-NULL day (NULL for none).
+    pg_finfo_c360_last_purchase_day_final, c360_last_purchase_day_final,
+    |s| s.and_then(|s| s.days.last()).map(pg_sys::Datum::from)
+);
