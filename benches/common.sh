@@ -70,3 +70,21 @@ SELECT count(*) FROM c360.refresh_c360(rebuild_facts => true);
 VACUUM ANALYZE;
 SQL
 }
+
+# The raw Online Retail columns, all text, as a plain COPY target.
+raw_columns="invoiceno text, stockcode text, description text, quantity text, invoicedate text, unitprice text, customerid text, country text"
+
+# plain_replicated_sql N: SQL that loads the 1x file into schema plain (which
+# must exist), cleans it with benches/plain_sql/cleaning.sql and replicates
+# the cleaned lines N-1 more times with the same id offsets as
+# load_replicated_sql.
+plain_replicated_sql() {
+  cat <<SQL
+CREATE TABLE plain.raw ($raw_columns);
+COPY plain.raw FROM '$dir/online_retail.csv' CSV HEADER;
+$(cat "$C360_ROOT/benches/plain_sql/cleaning.sql")
+INSERT INTO plain.lines SELECT 'R' || k || '-' || invoice, product_id, quantity, invoice_ts, unit_price,
+       (customer_id::int + k * 100000)::text, country, is_return
+  FROM plain.lines, generate_series(1, $1 - 1) k;
+SQL
+}

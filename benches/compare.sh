@@ -49,7 +49,6 @@ py_case() {   # py_case SCALE RUN CASE VARIANT
     "host=$C360_PGSOCK port=$C360_PGPORT user=$C360_PGUSER dbname=$db" "$4")
   record "$1" "$3" "$2" "$t" "$m"; echo "  ${1}x run $2: $3 ${t} ms, ${m} kB ($n customers)"
 }
-raw_columns="invoiceno text, stockcode text, description text, quantity text, invoicedate text, unitprice text, customerid text, country text"
 
 # The N x raw file, written by the server from the 1x file.
 replicate_file() {  # replicate_file N -> $dir/online_retail_Nx.csv
@@ -89,12 +88,7 @@ for scale in "${scales[@]}"; do
 SET client_min_messages = warning;
 CREATE EXTENSION c360; CREATE SCHEMA plain;
 $(load_replicated_sql "$scale")
-CREATE TABLE plain.raw ($raw_columns);
-COPY plain.raw FROM '$dir/online_retail.csv' CSV HEADER;
-$(cat benches/plain_sql/cleaning.sql)
-INSERT INTO plain.lines SELECT 'R' || k || '-' || invoice, product_id, quantity, invoice_ts, unit_price,
-       (customer_id::int + k * 100000)::text, country, is_return
-  FROM plain.lines, generate_series(1, $scale - 1) k;
+$(plain_replicated_sql "$scale")
 SELECT count(*) FROM c360.refresh_c360(rebuild_facts => true);
 SQL
   fi
