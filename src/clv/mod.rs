@@ -440,6 +440,9 @@ macro_rules! purchase_final {
     ($(#[$doc:meta])* $finfo:ident, $symbol:ident, $value:expr) => {
         fmgr::finfo_v1!($finfo);
         $(#[$doc])*
+        ///
+        /// # Safety
+        /// PostgreSQL calls it as the final function of a purchase aggregate.
         #[pg_guard]
         #[unsafe(no_mangle)]
         pub unsafe extern "C-unwind" fn $symbol(fcinfo: pg_sys::FunctionCallInfo) -> pg_sys::Datum {
