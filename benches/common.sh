@@ -88,3 +88,19 @@ INSERT INTO plain.lines SELECT 'R' || k || '-' || invoice, product_id, quantity,
   FROM plain.lines, generate_series(1, $1 - 1) k;
 SQL
 }
+
+# build_scale_db NAME N: a fresh database NAME (made $db) holding N x Online
+# Retail twice, built in SQL from the 1x file (not timed): c360's typed tables
+# refreshed, and the plain pipeline's cleaned lines in schema plain.
+build_scale_db() {
+  fresh_db "$1"
+  log "building ${2}x in SQL from the 1x load (not timed)"
+  c360_psql -d "$db" -qtA -v ON_ERROR_STOP=1 >/dev/null <<SQL
+SET client_min_messages = warning;
+CREATE EXTENSION c360; CREATE SCHEMA plain;
+$(load_replicated_sql "$2")
+$(plain_replicated_sql "$2")
+SELECT count(*) FROM c360.refresh_c360(rebuild_facts => true);
+SQL
+}
+

@@ -82,15 +82,7 @@ for scale in "${scales[@]}"; do
       sql_case "$scale" "$run" plain_cleaning "$(cat benches/plain_sql/cleaning.sql)"
     done
   else
-    fresh_db "$db"
-    log "building ${scale}x in SQL from the 1x load (not timed)"
-    c360_psql -d "$db" -qtA -v ON_ERROR_STOP=1 >/dev/null <<SQL
-SET client_min_messages = warning;
-CREATE EXTENSION c360; CREATE SCHEMA plain;
-$(load_replicated_sql "$scale")
-$(plain_replicated_sql "$scale")
-SELECT count(*) FROM c360.refresh_c360(rebuild_facts => true);
-SQL
+    build_scale_db "$db" "$scale"
   fi
   c360_psql -d "$db" -qc "VACUUM ANALYZE" -c "SET client_min_messages = warning" -c "SELECT count(*) FROM c360.refresh_c360()" >/dev/null
   c360_psql -d "$db" -qtA -c "SELECT format('  data: %s sale lines, %s sale orders, %s customers (plain: %s sale lines)',

@@ -18,15 +18,7 @@ online_retail_copy
 set_as_of() { c360_psql -d "$db" -qc "INSERT INTO c360.settings (name, value) VALUES ('as_of', '$1')
                                        ON CONFLICT (name) DO UPDATE SET value = excluded.value"; }
 for scale in "${scales[@]}"; do
-  fresh_db "c360_rounds_${scale}x"
-  log "building ${scale}x in SQL from the 1x load (not timed)"
-  c360_psql -d "$db" -qtA -v ON_ERROR_STOP=1 >/dev/null <<SQL
-SET client_min_messages = warning;
-CREATE EXTENSION c360; CREATE SCHEMA plain;
-$(load_replicated_sql "$scale")
-$(plain_replicated_sql "$scale")
-SELECT count(*) FROM c360.refresh_c360(rebuild_facts => true);
-SQL
+  build_scale_db "c360_rounds_${scale}x" "$scale"
   c360_psql -d "$db" -qc "VACUUM ANALYZE"
   for round in $(seq "$rounds"); do
     if [ $((round % 2)) = 1 ]; then as_of=2011-12-11; else as_of=auto; fi
