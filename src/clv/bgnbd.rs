@@ -77,39 +77,35 @@ impl BgNbd {
         if t <= 0.0 {
             return 0.0;
         }
-        let (r, alpha, a, b) = (self.r, self.alpha, self.a, self.b);
-        let z = t / (alpha + age + t);
-        let c = a + b + x - 1.0;
-        let direct_size = (r + x) * (b + x) / c;
-        let euler_size = (a - 1.0).abs() * (c - r - x).abs() / c;
-        let scaled_hyp = if direct_size <= euler_size {
-            (1.0 - z).powf(r + x) * hyp2f1(r + x, b + x, c, z)
-        } else {
-            (1.0 - z).powf(a - 1.0) * hyp2f1(c - r - x, a - 1.0, c, z)
-        };
-        c / (a - 1.0) * (1.0 - scaled_hyp) * self.p_alive(x, t_x, age)
+        let series = self.purchase_series(x);
+        let z = t / (self.alpha + age + t);
+        series.expected(z, hyp2f1(series.a, series.b, series.c, z), self.p_alive(x, t_x, age))
     }
 
     /// `expected_purchases` at several horizons of one customer (CLV's
     /// monthly steps): P(alive) once and one pass over the shared series
     /// terms. Bit-for-bit the values `expected_purchases` gives one by one.
     pub fn expected_purchases_each(&self, horizons: &[f64], x: f64, t_x: f64, age: f64) -> Vec<f64> {
-        let (r, alpha, a, b) = (self.r, self.alpha, self.a, self.b);
-        let c = a + b + x - 1.0;
-        let direct_size = (r + x) * (b + x) / c;
-        let euler_size = (a - 1.0).abs() * (c - r - x).abs() / c;
-        let zs: Vec<f64> = horizons.iter().map(|&t| if t <= 0.0 { 0.0 } else { t / (alpha + age + t) }).collect();
-        let (hyps, power) = if direct_size <= euler_size {
-            (hyp2f1_each(r + x, b + x, c, &zs), r + x)
-        } else {
-            (hyp2f1_each(c - r - x, a - 1.0, c, &zs), a - 1.0)
-        };
+        let series = self.purchase_series(x);
+        let zs: Vec<f64> = horizons.iter().map(|&t| if t <= 0.0 { 0.0 } else { t / (self.alpha + age + t) }).collect();
+        let hyps = hyp2f1_each(series.a, series.b, series.c, &zs);
         let p_alive = self.p_alive(x, t_x, age);
         horizons
             .iter()
             .zip(zs.iter().zip(&hyps))
-            .map(|(&t, (&z, &hyp))| if t <= 0.0 { 0.0 } else { c / (a - 1.0) * (1.0 - (1.0 - z).powf(power) * hyp) * p_alive })
+            .map(|(&t, (&z, &hyp))| if t <= 0.0 { 0.0 } else { series.expected(z, hyp, p_alive) })
             .collect()
+    }
+
+    /// The ₂F₁ series `expected_purchases` sums for frequency x: the direct
+    /// one or Euler's transformation, whichever has the smaller terms.
+    fn purchase_series(&self, x: f64) -> PurchaseSeries {
+        let (r, a, b) = (self.r, self.a, self.b);
+        let c = a + b + x - 1.0;
+        let direct_size = (r + x) * (b + x) / c;
+        let euler_size = (a - 1.0).abs() * (c - r - x).abs() / c;
+        let (sa, sb, power) = if direct_size <= euler_size { (r + x, b + x, r + x) } else { (c - r - x, a - 1.0, a - 1.0) };
+        PurchaseSeries { a: sa, b: sb, c, power, scale: c / (a - 1.0) }
     }
 
     /// Expected purchases of a new customer in (0, t] (eq. 9): for checks.
@@ -117,6 +113,23 @@ impl BgNbd {
         let (r, alpha, a, b) = (self.r, self.alpha, self.a, self.b);
         let z = t / (alpha + t);
         (a + b - 1.0) / (a - 1.0) * (1.0 - (alpha / (alpha + t)).powf(r) * hyp2f1(r, b, a + b - 1.0, z))
+    }
+}
+
+/// ₂F₁(a, b; c; z)·(1−z)^power as eq. 10 needs it for one frequency.
+struct PurchaseSeries {
+    a: f64,
+    b: f64,
+    c: f64,
+    power: f64,
+    /// (a + b + x − 1) / (a − 1) of the model.
+    scale: f64,
+}
+
+impl PurchaseSeries {
+    /// Eq. 10 at z = t / (α + T + t), from the series' value there.
+    fn expected(&self, z: f64, hyp: f64, p_alive: f64) -> f64 {
+        self.scale * (1.0 - (1.0 - z).powf(self.power) * hyp) * p_alive
     }
 }
 

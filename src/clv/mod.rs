@@ -277,7 +277,7 @@ enum RevenueSum {
     Numeric(pg_sys::Datum),
 }
 
-/// A numeric datum as a new numeric (display scale kept), allocated in the current context.
+/// A `Fixed` as a new numeric (display scale kept), allocated in the current context.
 unsafe fn fixed_to_numeric(value: Fixed) -> pg_sys::Datum {
     // SAFETY: both calls return a new numeric in the current memory context.
     unsafe {
@@ -329,10 +329,10 @@ impl RevenueSum {
                 RevenueSum::Fixed(s) => Some(pgrx::PgMemoryContexts::For(context).switch_to(|_| fixed_to_numeric(s))),
                 RevenueSum::Numeric(d) => Some(d),
             };
-            let addend = pg_sys::pg_detoast_datum(value.cast_mut_ptr());
             *self = RevenueSum::Numeric(match so_far {
                 None => copy_numeric(context, value),
                 Some(old) => {
+                    let addend = pg_sys::pg_detoast_datum(value.cast_mut_ptr());
                     let sum = pgrx::PgMemoryContexts::For(context).switch_to(|_| {
                         pg_sys::numeric_add_opt_error(old.cast_mut_ptr(), addend.cast(), std::ptr::null_mut())
                     });
@@ -371,7 +371,7 @@ impl RevenueSum {
 #[derive(Default)]
 struct PurchasesState {
     days: purchase_days::PurchaseDays,
-    rows: i64,
+    rows: usize,
     revenue: RevenueSum,
     first_day_revenue: RevenueSum,
 }
@@ -487,7 +487,7 @@ purchase_final!(
 purchase_final!(
     /// Final of `_purchase_count`: the number of rows, like count(*) (0 for none).
     pg_finfo_c360_purchase_count_final, c360_purchase_count_final,
-    |s| Some(int4(s.map_or(0, |s| usize::try_from(s.rows).unwrap_or(usize::MAX))))
+    |s| Some(int4(s.map_or(0, |s| s.rows)))
 );
 purchase_final!(
     /// Final of `_first_purchase_day`: the earliest non-NULL day (NULL for none).

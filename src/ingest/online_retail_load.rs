@@ -158,10 +158,7 @@ fn check_line(
         }
         Err(refusal) => {
             set(1, (temp_rows::text_array(&[refusal.reason, &refusal.message]), false));
-            let mut raw_values = [("", None); 8];
-            for (pair, (column, value)) in raw_values.iter_mut().zip(ONLINE_RETAIL_COLUMNS.iter().zip(raw)) {
-                *pair = (*column, *value);
-            }
+            let raw_values: [(&str, Option<&str>); 8] = std::array::from_fn(|i| (ONLINE_RETAIL_COLUMNS[i], raw[i]));
             set(7, (temp_rows::jsonb_object(&raw_values), false));
         }
     }
