@@ -10,6 +10,12 @@ COMMENT ON FUNCTION c360.order_line_problem(text, text) IS
   'NULL when an order_items quantity and unit_price are acceptable (quantity > 0, price >= 0, amount < 10^12), else {reason, message}';
 COMMENT ON FUNCTION c360._check_online_retail_load(bigint) IS
   'internal (ingest): checks the staged lines of an Online Retail load in file order into pg_temp.c360_checked, and its orders, customers and products into pg_temp.c360_checked_orders, _customers and _products';
+COMMENT ON FUNCTION c360._check_online_retail_file(text, boolean, text, text, text) IS
+  'internal (load_csv): registers a load and checks the lines of an Online Retail file on the server as they are read, into the work tables of _check_online_retail_load; malformed records go to c360.rejects';
+COMMENT ON FUNCTION c360._online_retail_work_tables() IS 'internal: creates the work tables of an Online Retail checking pass';
+COMMENT ON FUNCTION c360._begin_ingest() IS 'internal: takes the ingest lock and sets the transaction''s time zone and memory for an ingest; returns the time zone to restore';
+COMMENT ON FUNCTION c360._end_ingest(text) IS 'internal: restores what _begin_ingest set';
+COMMENT ON FUNCTION c360._ingest_load(bigint) IS 'internal: promotes one load into the typed tables or c360.rejects and closes its load_log row (called by ingest and load_csv)';
 COMMENT ON FUNCTION c360.normalize_customer_id(text) IS 'Online Retail CustomerID as stored: 17850.0 -> 17850';
 COMMENT ON FUNCTION c360.version() IS 'version of the installed c360 library';
 COMMENT ON FUNCTION c360._ingest_online_retail(bigint) IS 'internal: promotes one staged Online Retail load (called by c360.ingest)';

@@ -234,19 +234,18 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION c360._ingest_online_retail(p_load bigint) RETURNS bigint
+-- The work tables of an Online Retail checking pass (src/ingest/
+-- online_retail_load.rs): each line's problem (SPEC §3 rules; one customer
+-- per invoice), its position within its invoice, counting every line so
+-- keys never shift with the rules, and the typed values of an accepted line
+-- or the raw values of a refused one; and, from the accepted lines, the
+-- load's orders (customer, kind, earliest time and date), customers
+-- (country of their latest line) and products (description of their latest
+-- line that has one).
+CREATE FUNCTION c360._online_retail_work_tables() RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE changed bigint;
 BEGIN
-  -- One pass in Rust over the staged lines in file order
-  -- (src/ingest/online_retail_load.rs): each line's problem (SPEC §3 rules;
-  -- one customer per invoice), its position within its invoice, counting
-  -- every line so keys never shift with the rules, and the typed values of
-  -- an accepted line or the raw values of a refused one; and, from the
-  -- accepted lines, the load's orders (customer, kind, earliest time and
-  -- date), customers (country of their latest line) and products
-  -- (description of their latest line that has one).
   CREATE TEMP TABLE c360_checked (
     line_no bigint, problem text[], order_id text, order_item_id text,
     product_id text, quantity integer, unit_price numeric, raw_values jsonb
@@ -256,7 +255,20 @@ BEGIN
   ) ON COMMIT DROP;
   CREATE TEMP TABLE c360_checked_customers (customer_id text, country text) ON COMMIT DROP;
   CREATE TEMP TABLE c360_checked_products (product_id text, description text) ON COMMIT DROP;
-  PERFORM c360._check_online_retail_load(p_load);
+END
+$$;
+
+CREATE FUNCTION c360._ingest_online_retail(p_load bigint) RETURNS bigint
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE changed bigint;
+BEGIN
+  -- One pass in Rust over the staged lines in file order, unless load_csv
+  -- has checked this load straight from its file into the work tables.
+  IF current_setting('c360.checked_load', true) IS DISTINCT FROM p_load::text THEN
+    PERFORM c360._online_retail_work_tables();
+    PERFORM c360._check_online_retail_load(p_load);
+  END IF;
   -- a temp table has no statistics: plans would assume ~1,000 rows
   ANALYZE pg_temp.c360_checked;
   ANALYZE pg_temp.c360_checked_orders;
@@ -546,21 +558,12 @@ BEGIN
 END
 $$;
 
-CREATE FUNCTION c360.ingest()
-RETURNS TABLE (load_id bigint, source text, rows_read bigint, rows_accepted bigint, rows_rejected bigint, rows_duplicate bigint)
-LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+-- What every ingest sets for its transaction; returns the TimeZone to
+-- restore at the end (_end_ingest).
+CREATE FUNCTION c360._begin_ingest() RETURNS text
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE
-  staged_load bigint;
-  l record;
-  changed bigint;
-  accepted bigint;
-  rejected_now bigint;
-  others boolean;
-  bulk_table regclass;
-  staged bigint;
-  restore_bulk text[];
-  old_tz text := current_setting('TimeZone');
+DECLARE old_tz text := current_setting('TimeZone');
 BEGIN
   -- One ingest at a time: two would race on the same keys.
   PERFORM pg_advisory_xact_lock(hashtext('c360.ingest'));
@@ -577,6 +580,101 @@ BEGIN
   EXCEPTION WHEN invalid_parameter_value OR cant_change_runtime_param THEN
     NULL;
   END;
+  RETURN old_tz;
+END
+$$;
+
+CREATE FUNCTION c360._end_ingest(old_tz text) RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  PERFORM set_config('TimeZone', old_tz, true);
+  PERFORM set_config('c360.ingesting', 'off', true);
+END
+$$;
+
+-- Promotes one load (staged, or checked from its file by load_csv) into the
+-- typed tables or c360.rejects, keeps the facts current, clears its staged
+-- rows and closes its load_log row, which it returns.
+CREATE FUNCTION c360._ingest_load(p_load bigint)
+RETURNS TABLE (load_id bigint, source text, rows_read bigint, rows_accepted bigint, rows_rejected bigint, rows_duplicate bigint)
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  l record;
+  changed bigint;
+  accepted bigint;
+  rejected_now bigint;
+  others boolean;
+  staged_rows boolean;
+  bulk_table regclass;
+  staged bigint;
+  restore_bulk text[];
+BEGIN
+  SELECT g.load_id, g.source INTO l FROM c360.load_log g WHERE g.load_id = p_load;
+  CREATE TEMP TABLE c360_touched (order_id text COLLATE "C" PRIMARY KEY, customer_id text COLLATE "C") ON COMMIT DROP;
+  -- the line- or row-grain table this source writes most of, when it has
+  -- foreign keys or indexes a bulk load may drop
+  bulk_table := CASE l.source WHEN 'online_retail' THEN 'c360.order_items' WHEN 'order_items' THEN 'c360.order_items'
+                              WHEN 'orders' THEN 'c360.orders' WHEN 'payments' THEN 'c360.payments' END;
+  IF bulk_table IS NOT NULL THEN
+    -- the load's size decides the path: import_csv or load_csv counted it
+    -- (it need not be exact), a client-side \copy did not
+    SELECT g.rows_read - g.rows_rejected INTO staged FROM c360.load_log g WHERE g.load_id = l.load_id;
+    IF staged IS NULL THEN
+      EXECUTE format('SELECT count(*) FROM c360.%I WHERE load_id = $1', 'stage_' || l.source) INTO staged USING l.load_id;
+    END IF;
+    restore_bulk := c360._begin_bulk_write(bulk_table, staged);
+  END IF;
+  EXECUTE format('SELECT c360.%I($1)', '_ingest_' || l.source) INTO changed USING l.load_id;
+  IF bulk_table IS NOT NULL THEN
+    PERFORM c360._end_bulk_write(restore_bulk);
+  END IF;
+  SELECT count(*) FILTER (WHERE problem IS NULL), count(*) FILTER (WHERE problem IS NOT NULL)
+  INTO accepted, rejected_now FROM pg_temp.c360_checked;
+  restore_bulk := c360._begin_bulk_write('c360.rejects', rejected_now);
+  rejected_now := c360._reject_checked_rows(l.load_id, l.source);
+  PERFORM c360._end_bulk_write(restore_bulk);
+  PERFORM c360._refresh_touched_facts();
+  DROP TABLE pg_temp.c360_touched;
+  DROP TABLE pg_temp.c360_checked;
+  -- Staged rows now live on typed or as rejects (a load read by load_csv
+  -- has none). TRUNCATE when the load is all the table holds: deleting
+  -- millions of rows one by one is slow. (range probes of the primary key,
+  -- not a scan past the whole load)
+  EXECUTE format('SELECT EXISTS (SELECT 1 FROM c360.%I WHERE load_id = $1)', 'stage_' || l.source)
+    INTO staged_rows USING l.load_id;
+  IF staged_rows THEN
+    EXECUTE format('SELECT EXISTS (SELECT 1 FROM c360.%1$I WHERE load_id < $1) OR EXISTS (SELECT 1 FROM c360.%1$I WHERE load_id > $1)',
+                   'stage_' || l.source)
+      INTO others USING l.load_id;
+    IF others THEN
+      EXECUTE format('DELETE FROM c360.%I WHERE load_id = $1', 'stage_' || l.source) USING l.load_id;
+    ELSE
+      EXECUTE format('TRUNCATE c360.%I', 'stage_' || l.source);
+    END IF;
+  END IF;
+  RETURN QUERY
+  UPDATE c360.load_log g
+  SET status = 'ingested',
+      -- a client-side \copy load has no import step: what was staged was read
+      rows_read = CASE WHEN g.file_name IS NULL THEN accepted + rejected_now ELSE g.rows_read END,
+      rows_accepted = accepted, rows_rejected = g.rows_rejected + rejected_now,
+      -- accepted rows that changed nothing were already there: duplicates
+      rows_duplicate = accepted - changed, finished_at = clock_timestamp()
+  WHERE g.load_id = l.load_id
+  RETURNING g.load_id, g.source, g.rows_read, g.rows_accepted, g.rows_rejected, g.rows_duplicate;
+END
+$$;
+
+CREATE FUNCTION c360.ingest()
+RETURNS TABLE (load_id bigint, source text, rows_read bigint, rows_accepted bigint, rows_rejected bigint, rows_duplicate bigint)
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  staged_load bigint;
+  old_tz text := c360._begin_ingest();
+BEGIN
   -- The loads are listed (and locked) up front rather than by an open
   -- cursor: a cursor on load_log would keep _begin_bulk_write from
   -- altering rejects, whose foreign key points at load_log.
@@ -587,60 +685,40 @@ BEGIN
     ORDER BY array_position(ARRAY['online_retail','customers','products','orders','order_items','payments'], g.source), g.load_id
     FOR UPDATE)
   LOOP
-    SELECT g.load_id, g.source INTO l FROM c360.load_log g WHERE g.load_id = staged_load;
-    CREATE TEMP TABLE c360_touched (order_id text COLLATE "C" PRIMARY KEY, customer_id text COLLATE "C") ON COMMIT DROP;
-    -- the line- or row-grain table this source writes most of, when it has
-    -- foreign keys or indexes a bulk load may drop
-    bulk_table := CASE l.source WHEN 'online_retail' THEN 'c360.order_items' WHEN 'order_items' THEN 'c360.order_items'
-                                WHEN 'orders' THEN 'c360.orders' WHEN 'payments' THEN 'c360.payments' END;
-    IF bulk_table IS NOT NULL THEN
-      -- the load's size decides the path: import_csv counted it (it need
-      -- not be exact), a client-side \copy did not
-      SELECT g.rows_read - g.rows_rejected INTO staged FROM c360.load_log g WHERE g.load_id = l.load_id;
-      IF staged IS NULL THEN
-        EXECUTE format('SELECT count(*) FROM c360.%I WHERE load_id = $1', 'stage_' || l.source) INTO staged USING l.load_id;
-      END IF;
-      restore_bulk := c360._begin_bulk_write(bulk_table, staged);
-    END IF;
-    EXECUTE format('SELECT c360.%I($1)', '_ingest_' || l.source) INTO changed USING l.load_id;
-    IF bulk_table IS NOT NULL THEN
-      PERFORM c360._end_bulk_write(restore_bulk);
-    END IF;
-    SELECT count(*) FILTER (WHERE problem IS NULL), count(*) FILTER (WHERE problem IS NOT NULL)
-    INTO accepted, rejected_now FROM pg_temp.c360_checked;
-    restore_bulk := c360._begin_bulk_write('c360.rejects', rejected_now);
-    rejected_now := c360._reject_checked_rows(l.load_id, l.source);
-    PERFORM c360._end_bulk_write(restore_bulk);
-    PERFORM c360._refresh_touched_facts();
-    DROP TABLE pg_temp.c360_touched;
-    DROP TABLE pg_temp.c360_checked;
-    -- Staged rows now live on typed or as rejects. TRUNCATE when the load
-    -- is all the table holds: deleting millions of rows one by one is slow.
-    -- (two range probes of the primary key, not a scan past the whole load)
-    EXECUTE format('SELECT EXISTS (SELECT 1 FROM c360.%1$I WHERE load_id < $1) OR EXISTS (SELECT 1 FROM c360.%1$I WHERE load_id > $1)',
-                   'stage_' || l.source)
-      INTO others USING l.load_id;
-    IF others THEN
-      EXECUTE format('DELETE FROM c360.%I WHERE load_id = $1', 'stage_' || l.source) USING l.load_id;
-    ELSE
-      EXECUTE format('TRUNCATE c360.%I', 'stage_' || l.source);
-    END IF;
-    UPDATE c360.load_log g
-    SET status = 'ingested',
-        -- a client-side \copy load has no import step: what was staged was read
-        rows_read = CASE WHEN g.file_name IS NULL THEN accepted + rejected_now ELSE g.rows_read END,
-        rows_accepted = accepted, rows_rejected = g.rows_rejected + rejected_now,
-        -- accepted rows that changed nothing were already there: duplicates
-        rows_duplicate = accepted - changed, finished_at = clock_timestamp()
-    WHERE g.load_id = l.load_id
-    RETURNING g.load_id, g.source, g.rows_read, g.rows_accepted, g.rows_rejected, g.rows_duplicate
-    INTO load_id, source, rows_read, rows_accepted, rows_rejected, rows_duplicate;
-    RETURN NEXT;
+    RETURN QUERY SELECT * FROM c360._ingest_load(staged_load);
   END LOOP;
-  PERFORM set_config('TimeZone', old_tz, true);
-  PERFORM set_config('c360.ingesting', 'off', true);
+  PERFORM c360._end_ingest(old_tz);
 END
 $$;
 -- Changes data: for the DBA's roles, not PUBLIC (GRANT EXECUTE to an ETL role).
 REVOKE EXECUTE ON FUNCTION c360.ingest() FROM PUBLIC;
+
+-- Import and ingest in one transaction. An Online Retail file is checked
+-- as it is read, with no staging (the lines are never written as text and
+-- read back); other sources go through import_csv. Only this load is
+-- promoted: loads staged before wait for ingest().
+CREATE FUNCTION c360.load_csv(
+  source text, path text, header boolean DEFAULT NULL, delimiter text DEFAULT ',',
+  quote text DEFAULT '"', encoding text DEFAULT 'UTF8')
+RETURNS TABLE (load_id bigint, rows_read bigint, rows_accepted bigint, rows_rejected bigint, rows_duplicate bigint)
+LANGUAGE plpgsql VOLATILE SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+  old_tz text := c360._begin_ingest();
+  this_load bigint;
+BEGIN
+  IF load_csv.source = 'online_retail' THEN
+    PERFORM c360._online_retail_work_tables();
+    this_load := c360._check_online_retail_file(path, header, delimiter, quote, encoding);
+    PERFORM set_config('c360.checked_load', this_load::text, true);
+  ELSE
+    SELECT i.load_id INTO this_load FROM c360.import_csv(load_csv.source, path, header, delimiter, quote, encoding) i;
+  END IF;
+  RETURN QUERY SELECT i.load_id, i.rows_read, i.rows_accepted, i.rows_rejected, i.rows_duplicate FROM c360._ingest_load(this_load) i;
+  PERFORM set_config('c360.checked_load', '', true);
+  PERFORM c360._end_ingest(old_tz);
+END
+$$;
+REVOKE EXECUTE ON FUNCTION c360.load_csv(text, text, boolean, text, text, text) FROM PUBLIC;
+COMMENT ON FUNCTION c360.load_csv(text, text, boolean, text, text, text) IS 'reads a CSV file on the server and promotes it into the typed tables or c360.rejects in one transaction (import_csv + ingest of this load; an Online Retail file is checked as it is read, without staging); returns its load_log row';
 COMMENT ON FUNCTION c360.ingest() IS 'promotes every staged load into the typed tables or c360.rejects (parents first), keeps fact_sales/fact_orders current, and returns one row per load: read = accepted + rejected';

@@ -33,7 +33,9 @@ extension_sql_file!(
         online_retail_line_problem,
         order_line_problem,
         normalize_customer_id,
-        _check_online_retail_load
+        _check_online_retail_load,
+        _check_online_retail_file,
+        import_csv
     ]
 );
 
@@ -173,18 +175,76 @@ fn map_header(fields: &[String], columns: &[String]) -> Option<Vec<usize>> {
 /// Rows per COPY (and per rejects insert): bounds the memory of a batch.
 const BATCH_ROWS: usize = 50_000;
 
+/// Records refused before any rule (malformed, blank, wrong field count),
+/// collected for one insert into `c360.rejects`.
+#[derive(Default)]
+struct RefusedRecords {
+    lines: Vec<i64>,
+    reasons: Vec<String>,
+    messages: Vec<String>,
+    raw_text: Vec<Option<String>>,
+    raw_fields: Vec<Option<String>>,
+    /// written so far
+    written: i64,
+}
+
+impl RefusedRecords {
+    fn push(&mut self, line: u64, reason: &str, message: String, raw_text: Option<String>, raw_fields: Option<&[String]>) {
+        self.lines.push(line as i64);
+        self.reasons.push(reason.to_string());
+        self.messages.push(message);
+        self.raw_text.push(raw_text);
+        self.raw_fields.push(raw_fields.map(|f| serde_json::to_string(f).unwrap_or_default()));
+    }
+
+    fn pending(&self) -> usize {
+        self.lines.len()
+    }
+
+    /// Inserts the collected records as rejects of `load_id` and empties
+    /// the batch (SPI allocates in the current memory context).
+    fn write(&mut self, load_id: i64) {
+        if self.lines.is_empty() {
+            return;
+        }
+        self.written += self.lines.len() as i64;
+        Spi::run_with_args(
+            "INSERT INTO c360.rejects (load_id, source, line_no, reason, message, raw_text, raw_values)
+             SELECT $1, l.source, u.line, u.reason, u.message, u.raw_text, u.raw_values::jsonb
+             FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[])
+                  AS u(line, reason, message, raw_text, raw_values)
+             CROSS JOIN (SELECT source FROM c360.load_log WHERE load_id = $1) AS l",
+            &[
+                load_id.into(),
+                std::mem::take(&mut self.lines).into(),
+                std::mem::take(&mut self.reasons).into(),
+                std::mem::take(&mut self.messages).into(),
+                std::mem::take(&mut self.raw_text).into(),
+                std::mem::take(&mut self.raw_fields).into(),
+            ],
+        )
+        .unwrap_or_else(|e| spi_failed("recording rejects", e));
+    }
+}
+
+/// Where the records of a CSV file go, one by one.
+trait RecordSink {
+    /// A well-formed record with the source's field count; `fields[i]`
+    /// belongs in column `slots[i]`.
+    fn record(&mut self, line: u64, fields: &[String], slots: &[usize]);
+    /// A record refused before any rule: its reason, message and raw text
+    /// or fields.
+    fn refuse(&mut self, line: u64, reason: &str, message: String, raw_text: Option<String>, raw_fields: Option<&[String]>);
+}
+
+/// Writes the records into the staging table through COPY.
 struct Stager {
     load_id: i64,
     table: pg_sys::Oid,
     /// load_id, line_no and the CSV columns, in the table's order
     copy_columns: Vec<String>,
     rows: CopyRows,
-    reject_lines: Vec<i64>,
-    reject_reasons: Vec<String>,
-    reject_messages: Vec<String>,
-    reject_raw_text: Vec<Option<String>>,
-    reject_raw_fields: Vec<Option<String>>,
-    rejected: i64,
+    refused: RefusedRecords,
     batch_memory: PgMemoryContexts,
 }
 
@@ -197,18 +257,32 @@ impl Stager {
             table,
             copy_columns,
             rows: CopyRows::default(),
-            reject_lines: Vec::new(),
-            reject_reasons: Vec::new(),
-            reject_messages: Vec::new(),
-            reject_raw_text: Vec::new(),
-            reject_raw_fields: Vec::new(),
-            rejected: 0,
+            refused: RefusedRecords::default(),
             batch_memory: PgMemoryContexts::new("c360 import batch"),
         }
     }
 
-    /// Stages one record; `slots[i]` is the table column of field `i`.
-    fn stage(&mut self, line: u64, fields: &[String], slots: &[usize]) {
+    /// Writes the collected rows. COPY's and SPI's allocations live in a
+    /// memory context reset after every batch: left in the function's
+    /// context they would pile up with the file, so memory stays bounded by
+    /// one batch.
+    fn flush(&mut self) {
+        let (load_id, table, copy_columns, rows, refused) =
+            (self.load_id, self.table, &self.copy_columns, &mut self.rows, &mut self.refused);
+        // SAFETY: nothing allocated inside the closure outlives it; the
+        // context is reset only after the closure has returned.
+        unsafe {
+            self.batch_memory.switch_to(|_| {
+                copy_into(table, copy_columns, rows);
+                refused.write(load_id);
+            });
+            self.batch_memory.reset();
+        }
+    }
+}
+
+impl RecordSink for Stager {
+    fn record(&mut self, line: u64, fields: &[String], slots: &[usize]) {
         let mut row: Vec<&str> = vec![""; fields.len()];
         for (field, &slot) in fields.iter().zip(slots) {
             row[slot] = field;
@@ -219,61 +293,117 @@ impl Stager {
         }
     }
 
-    fn reject(&mut self, line: u64, reason: &str, message: String, raw_text: Option<String>, raw_fields: Option<&[String]>) {
-        self.reject_lines.push(line as i64);
-        self.reject_reasons.push(reason.to_string());
-        self.reject_messages.push(message);
-        self.reject_raw_text.push(raw_text);
-        self.reject_raw_fields.push(raw_fields.map(|f| serde_json::to_string(f).unwrap_or_default()));
-        if self.reject_lines.len() >= BATCH_ROWS {
+    fn refuse(&mut self, line: u64, reason: &str, message: String, raw_text: Option<String>, raw_fields: Option<&[String]>) {
+        self.refused.push(line, reason, message, raw_text, raw_fields);
+        if self.refused.pending() >= BATCH_ROWS {
             self.flush();
-        }
-    }
-
-    /// Writes the collected rows. COPY's and SPI's allocations live in a
-    /// memory context reset after every batch: left in the function's
-    /// context they would pile up with the file, so memory stays bounded by
-    /// one batch.
-    fn flush(&mut self) {
-        let load_id = self.load_id;
-        let reject_lines = std::mem::take(&mut self.reject_lines);
-        let reject_reasons = std::mem::take(&mut self.reject_reasons);
-        let reject_messages = std::mem::take(&mut self.reject_messages);
-        let reject_raw_text = std::mem::take(&mut self.reject_raw_text);
-        let reject_raw_fields = std::mem::take(&mut self.reject_raw_fields);
-        self.rejected += reject_lines.len() as i64;
-        let (table, copy_columns, rows) = (self.table, &self.copy_columns, &mut self.rows);
-        // SAFETY: nothing allocated inside the closure outlives it; the
-        // context is reset only after the closure has returned.
-        unsafe {
-            self.batch_memory.switch_to(|_| {
-                copy_into(table, copy_columns, rows);
-                if !reject_lines.is_empty() {
-                    Spi::run_with_args(
-                        "INSERT INTO c360.rejects (load_id, source, line_no, reason, message, raw_text, raw_values)
-                         SELECT $1, l.source, u.line, u.reason, u.message, u.raw_text, u.raw_values::jsonb
-                         FROM unnest($2::bigint[], $3::text[], $4::text[], $5::text[], $6::text[])
-                              AS u(line, reason, message, raw_text, raw_values)
-                         CROSS JOIN (SELECT source FROM c360.load_log WHERE load_id = $1) AS l",
-                        &[
-                            load_id.into(),
-                            reject_lines.into(),
-                            reject_reasons.into(),
-                            reject_messages.into(),
-                            reject_raw_text.into(),
-                            reject_raw_fields.into(),
-                        ],
-                    )
-                    .unwrap_or_else(|e| spi_failed("recording rejects", e));
-                }
-            });
-            self.batch_memory.reset();
         }
     }
 }
 
 fn spi_failed(what: &str, e: pgrx::spi::SpiError) -> ! {
     raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("c360 import failed while {what}"), e.to_string(), None)
+}
+
+/// The reader's options from import_csv's arguments.
+fn csv_options(delimiter: &str, quote: &str, encoding: &str) -> CsvOptions {
+    let single_byte = |what: &str, v: &str| -> u8 {
+        match v.as_bytes() {
+            [b] if b.is_ascii() && *b != b'\n' && *b != b'\r' => *b,
+            _ => raise(
+                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                format!("{what} must be a single ASCII character"),
+                format!("{what} given: \"{v}\""),
+                None,
+            ),
+        }
+    };
+    CsvOptions {
+        delimiter: single_byte("delimiter", delimiter),
+        quote: single_byte("quote", quote),
+        encoding: Encoding::parse(encoding).unwrap_or_else(|| {
+            raise(
+                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
+                format!("unsupported encoding \"{encoding}\""),
+                "import_csv reads UTF8 and LATIN1 files.",
+                Some("Convert the file to UTF-8 (iconv -t UTF-8) or pass encoding => 'LATIN1'."),
+            )
+        }),
+        ..Default::default()
+    }
+}
+
+/// Registers a load of `path` in the load log (status importing).
+fn register_load(source: &str, path: &str) -> i64 {
+    Spi::get_one_with_args::<i64>(
+        "INSERT INTO c360.load_log (source, file_name, status) VALUES ($1, $2, 'importing') RETURNING load_id",
+        &[source.into(), path.into()],
+    )
+    .ok()
+    .flatten()
+    .unwrap_or_else(|| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, "could not register the load", path, None))
+}
+
+/// Reads every record of the server file `path` (after checking the
+/// caller may) into `sink`: the header, when there is one (`header`: NULL
+/// detects it), maps the file's fields onto `columns`; records with another
+/// field count, blank lines and malformed records are refused. Returns the
+/// records read, header excluded.
+fn read_csv_file(path: &str, source: &str, columns: &[String], header: Option<bool>, opts: CsvOptions, sink: &mut impl RecordSink) -> i64 {
+    let file = std::fs::File::open(path).unwrap_or_else(|e| {
+        raise(
+            PgSqlErrorCode::ERRCODE_UNDEFINED_FILE,
+            format!("could not open file \"{path}\" for reading"),
+            format!("{e}"),
+            Some("The path is read by the database server process; use \\copy to load a file from the client machine."),
+        )
+    });
+    let encoding = opts.encoding;
+    let mut reader = CsvReader::new(std::io::BufReader::with_capacity(1 << 20, file), opts);
+    let identity: Vec<usize> = (0..columns.len()).collect();
+    let mut slots: Option<Vec<usize>> = None;
+    let mut read: i64 = 0;
+    loop {
+        let item = reader.next_item().unwrap_or_else(|e| {
+            raise(PgSqlErrorCode::ERRCODE_IO_ERROR, format!("could not read file \"{path}\""), e.to_string(), None)
+        });
+        let Some(item) = item else { break };
+        match item {
+            Item::Malformed(m) => {
+                read += 1;
+                sink.refuse(m.line, m.problem.code(), m.problem.message(encoding), Some(m.raw), None);
+            }
+            Item::Record(r) => {
+                if slots.is_none() {
+                    let mapped = map_header(&r.fields, columns);
+                    match (header, mapped) {
+                        (Some(false), _) | (None, None) => slots = Some(identity.clone()),
+                        (_, Some(m)) => {
+                            slots = Some(m);
+                            continue;
+                        }
+                        (Some(true), None) => raise(
+                            PgSqlErrorCode::ERRCODE_BAD_COPY_FILE_FORMAT,
+                            format!("header of file \"{path}\" does not match source \"{source}\""),
+                            format!("expected the columns {}; line {} has {}", columns.join(", "), r.line, r.fields.join(", ")),
+                            Some("Rename the header's columns, or pass header => false to read the fields by position."),
+                        ),
+                    }
+                }
+                read += 1;
+                let map = slots.as_deref().unwrap_or(&identity);
+                if r.fields.len() == 1 && r.fields[0].is_empty() && columns.len() > 1 {
+                    sink.refuse(r.line, "blank_line", "the line is empty".into(), Some(String::new()), None);
+                } else if r.fields.len() != columns.len() {
+                    let msg = format!("expected {} fields ({}), found {}", columns.len(), columns.join(", "), r.fields.len());
+                    sink.refuse(r.line, "wrong_field_count", msg, None, Some(&r.fields));
+                } else {
+                    sink.record(r.line, &r.fields, map);
+                }
+            }
+        }
+    }
+    read
 }
 
 /// Reads a CSV file on the database server into the staging table of
@@ -299,100 +429,18 @@ fn import_csv(
     require_server_file_access(path);
     let (table, columns) = staging_columns(source);
     require_insert_privilege(table);
-    let single_byte = |what: &str, v: &str| -> u8 {
-        match v.as_bytes() {
-            [b] if b.is_ascii() && *b != b'\n' && *b != b'\r' => *b,
-            _ => raise(
-                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-                format!("{what} must be a single ASCII character"),
-                format!("{what} given: \"{v}\""),
-                None,
-            ),
-        }
-    };
-    let opts = CsvOptions {
-        delimiter: single_byte("delimiter", delimiter),
-        quote: single_byte("quote", quote),
-        encoding: Encoding::parse(encoding).unwrap_or_else(|| {
-            raise(
-                PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
-                format!("unsupported encoding \"{encoding}\""),
-                "import_csv reads UTF8 and LATIN1 files.",
-                Some("Convert the file to UTF-8 (iconv -t UTF-8) or pass encoding => 'LATIN1'."),
-            )
-        }),
-        ..Default::default()
-    };
-    let file = std::fs::File::open(path).unwrap_or_else(|e| {
-        raise(
-            PgSqlErrorCode::ERRCODE_UNDEFINED_FILE,
-            format!("could not open file \"{path}\" for reading"),
-            format!("{e}"),
-            Some("The path is read by the database server process; use \\copy to load a file from the client machine."),
-        )
-    });
-    let load_id = Spi::get_one_with_args::<i64>(
-        "INSERT INTO c360.load_log (source, file_name, status) VALUES ($1, $2, 'importing') RETURNING load_id",
-        &[source.into(), path.into()],
-    )
-    .ok()
-    .flatten()
-    .unwrap_or_else(|| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, "could not register the load", path, None));
-
+    let opts = csv_options(delimiter, quote, encoding);
+    let load_id = register_load(source, path);
     let mut stager = Stager::new(load_id, table, &columns);
-    let encoding = opts.encoding;
-    let mut reader = CsvReader::new(std::io::BufReader::with_capacity(1 << 20, file), opts);
-    let identity: Vec<usize> = (0..columns.len()).collect();
-    let mut slots: Option<Vec<usize>> = None;
-    let mut read: i64 = 0;
-    loop {
-        let item = reader.next_item().unwrap_or_else(|e| {
-            raise(PgSqlErrorCode::ERRCODE_IO_ERROR, format!("could not read file \"{path}\""), e.to_string(), None)
-        });
-        let Some(item) = item else { break };
-        match item {
-            Item::Malformed(m) => {
-                read += 1;
-                stager.reject(m.line, m.problem.code(), m.problem.message(encoding), Some(m.raw), None);
-            }
-            Item::Record(r) => {
-                if slots.is_none() {
-                    let mapped = map_header(&r.fields, &columns);
-                    match (header, mapped) {
-                        (Some(false), _) | (None, None) => slots = Some(identity.clone()),
-                        (_, Some(m)) => {
-                            slots = Some(m);
-                            continue;
-                        }
-                        (Some(true), None) => raise(
-                            PgSqlErrorCode::ERRCODE_BAD_COPY_FILE_FORMAT,
-                            format!("header of file \"{path}\" does not match source \"{source}\""),
-                            format!("expected the columns {}; line {} has {}", columns.join(", "), r.line, r.fields.join(", ")),
-                            Some("Rename the header's columns, or pass header => false to read the fields by position."),
-                        ),
-                    }
-                }
-                read += 1;
-                let map = slots.as_deref().unwrap_or(&identity);
-                if r.fields.len() == 1 && r.fields[0].is_empty() && columns.len() > 1 {
-                    stager.reject(r.line, "blank_line", "the line is empty".into(), Some(String::new()), None);
-                } else if r.fields.len() != columns.len() {
-                    let msg = format!("expected {} fields ({}), found {}", columns.len(), columns.join(", "), r.fields.len());
-                    stager.reject(r.line, "wrong_field_count", msg, None, Some(&r.fields));
-                } else {
-                    stager.stage(r.line, &r.fields, map);
-                }
-            }
-        }
-    }
+    let read = read_csv_file(path, source, &columns, header, opts, &mut stager);
     stager.flush();
-    let staged = read - stager.rejected;
+    let rejected = stager.refused.written;
     Spi::run_with_args(
         "UPDATE c360.load_log SET status = 'staged', staged_at = clock_timestamp(), rows_read = $2, rows_rejected = $3 WHERE load_id = $1",
-        &[load_id.into(), read.into(), stager.rejected.into()],
+        &[load_id.into(), read.into(), rejected.into()],
     )
     .unwrap_or_else(|e| spi_failed("updating the load log", e));
-    TableIterator::once((load_id, read, staged, stager.rejected))
+    TableIterator::once((load_id, read, read - rejected, rejected))
 }
 
 #[cfg(test)]

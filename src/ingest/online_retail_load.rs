@@ -11,6 +11,7 @@
 //! round trip through COPY cost more than the checks themselves.
 use super::online_retail::{self, AcceptedLine, LoadChecker, LoadSummary};
 use super::temp_rows::{self, TempRows, TypeInput};
+use super::{csv_options, read_csv_file, register_load, require_server_file_access, RecordSink, RefusedRecords};
 use crate::sql_errors::raise;
 use pgrx::pg_sys::{self, Datum};
 use pgrx::prelude::*;
@@ -189,6 +190,61 @@ fn write_summary(summary: &LoadSummary) {
     }
 }
 
+/// The pass over one load's lines, in line order: each line checked and
+/// written to `c360_checked`, the accepted ones summarized.
+struct CheckingPass {
+    checker: LoadChecker,
+    summary: LoadSummary,
+    inputs: Inputs,
+    checked: TempRows,
+    /// the datums and tuples of each line live in a context reset every
+    /// BATCH_LINES lines: memory stays bounded by a batch, not the load
+    line_memory: PgMemoryContexts,
+    lines: i64,
+}
+
+impl CheckingPass {
+    fn open() -> Self {
+        CheckingPass {
+            checker: LoadChecker::default(),
+            summary: LoadSummary::default(),
+            inputs: Inputs {
+                numeric: TypeInput::new(pg_sys::NUMERICOID),
+                timestamptz: TypeInput::new(pg_sys::TIMESTAMPTZOID),
+                date: TypeInput::new(pg_sys::DATEOID),
+            },
+            checked: TempRows::open("c360_checked", &CHECKED_TYPES, CREATOR),
+            line_memory: PgMemoryContexts::new("c360 checking pass"),
+            lines: 0,
+        }
+    }
+
+    fn line(&mut self, line_no: i64, raw: &[Option<&str>; 8]) {
+        let CheckingPass { checker, summary, inputs, checked, line_memory, .. } = self;
+        // SAFETY: nothing allocated in the context outlives the line (the
+        // tuple is copied into its page; cached datums are by value).
+        unsafe { line_memory.switch_to(|_| check_line(checker, summary, inputs, checked, line_no, raw)) };
+        self.lines += 1;
+        if self.lines as usize % BATCH_LINES == 0 {
+            // SAFETY: as above: nothing of the context is referenced any more.
+            unsafe { self.line_memory.reset() };
+        }
+    }
+
+    /// Runs `f` in the per-line memory (reset with the next batch).
+    fn in_line_memory(&mut self, f: impl FnOnce()) {
+        // SAFETY: `f` keeps nothing allocated there.
+        unsafe { self.line_memory.switch_to(|_| f()) }
+    }
+
+    /// Closes `c360_checked` and writes the summary tables; the lines checked.
+    fn finish(self) -> i64 {
+        self.checked.finish();
+        write_summary(&self.summary);
+        self.lines
+    }
+}
+
 /// The checking pass of an Online Retail load (SPEC.md §3), in Rust: reads
 /// the staged lines in line order and fills the session's work tables
 /// `pg_temp.c360_checked` (a row per line) and `c360_checked_orders`,
@@ -198,31 +254,60 @@ fn write_summary(summary: &LoadSummary) {
 #[pg_extern(volatile, parallel_unsafe)]
 #[search_path(pg_catalog, pg_temp)]
 fn _check_online_retail_load(load_id: i64) -> i64 {
-    let mut checked = TempRows::open("c360_checked", &CHECKED_TYPES, CREATOR);
-    let mut inputs = Inputs {
-        numeric: TypeInput::new(pg_sys::NUMERICOID),
-        timestamptz: TypeInput::new(pg_sys::TIMESTAMPTZOID),
-        date: TypeInput::new(pg_sys::DATEOID),
-    };
-    let mut checker = LoadChecker::default();
-    let mut summary = LoadSummary::default();
-    // the datums and tuples of each line live in a context reset every
-    // BATCH_LINES lines: memory stays bounded by a batch, not the load
-    let mut line_memory = PgMemoryContexts::new("c360 checking pass");
-    let mut lines: i64 = 0;
-    read_staged_lines(load_id, |line_no, raw| {
-        // SAFETY: nothing allocated in the context outlives the line (the
-        // tuple is copied into its page; cached datums are by value).
-        unsafe {
-            line_memory.switch_to(|_| check_line(&mut checker, &mut summary, &mut inputs, &mut checked, line_no, raw));
+    let mut pass = CheckingPass::open();
+    read_staged_lines(load_id, |line_no, raw| pass.line(line_no, raw));
+    pass.finish()
+}
+
+/// A file's records fed to the checking pass; refused records go straight
+/// to `c360.rejects`, as `import_csv` records them.
+struct FileLines {
+    load_id: i64,
+    pass: CheckingPass,
+    refused: RefusedRecords,
+}
+
+impl RecordSink for FileLines {
+    fn record(&mut self, line: u64, fields: &[String], slots: &[usize]) {
+        let mut raw: [Option<&str>; 8] = [None; 8];
+        for (field, &slot) in fields.iter().zip(slots) {
+            raw[slot] = Some(field);
         }
-        lines += 1;
-        if lines as usize % BATCH_LINES == 0 {
-            // SAFETY: as above: nothing of the context is referenced any more.
-            unsafe { line_memory.reset() };
+        self.pass.line(line as i64, &raw);
+    }
+
+    fn refuse(&mut self, line: u64, reason: &str, message: String, raw_text: Option<String>, raw_fields: Option<&[String]>) {
+        self.refused.push(line, reason, message, raw_text, raw_fields);
+        if self.refused.pending() >= BATCH_LINES {
+            let (refused, load_id) = (&mut self.refused, self.load_id);
+            self.pass.in_line_memory(|| refused.write(load_id));
         }
-    });
-    checked.finish();
-    write_summary(&summary);
-    lines
+    }
+}
+
+/// The checking pass of an Online Retail file read on the server, with no
+/// staging (`c360.load_csv`): registers the load, reads the file as
+/// `import_csv` does (same header, delimiter, quote and encoding rules;
+/// malformed records go to `c360.rejects`) and checks each record as
+/// `_check_online_retail_load` checks a staged line, into the same work
+/// tables. Leaves the load importing, with its records read and refused
+/// counted; returns its id.
+#[pg_extern(volatile, parallel_unsafe)]
+#[search_path(pg_catalog, pg_temp)]
+fn _check_online_retail_file(path: &str, header: Option<bool>, delimiter: &str, quote: &str, encoding: &str) -> i64 {
+    require_server_file_access(path);
+    let opts = csv_options(delimiter, quote, encoding);
+    let columns: Vec<String> = ONLINE_RETAIL_COLUMNS.iter().map(|c| c.to_string()).collect();
+    let load_id = register_load("online_retail", path);
+    let mut lines = FileLines { load_id, pass: CheckingPass::open(), refused: RefusedRecords::default() };
+    let read = read_csv_file(path, "online_retail", &columns, header, opts, &mut lines);
+    let FileLines { pass, mut refused, .. } = lines;
+    refused.write(load_id);
+    pass.finish();
+    Spi::run_with_args(
+        "UPDATE c360.load_log SET staged_at = clock_timestamp(), rows_read = $2, rows_rejected = $3 WHERE load_id = $1",
+        &[load_id.into(), read.into(), refused.written.into()],
+    )
+    .unwrap_or_else(|e| super::spi_failed("updating the load log", e));
+    load_id
 }
