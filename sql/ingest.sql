@@ -250,8 +250,11 @@ BEGIN
     line_no bigint, problem text[], order_id text, order_item_id text,
     product_id text, quantity integer, unit_price numeric, raw_values jsonb
   ) ON COMMIT DROP;
+  -- has_facts: lines, units and sale_amount are the order's sums over its
+  -- accepted lines (false when a price was too large to sum exactly there)
   CREATE TEMP TABLE c360_checked_orders (
-    order_id text, customer_id text, is_return boolean, order_date date, order_timestamp timestamptz
+    order_id text, customer_id text, order_status text, order_date date, order_timestamp timestamptz,
+    has_facts boolean, lines bigint, units bigint, sale_amount numeric
   ) ON COMMIT DROP;
   CREATE TEMP TABLE c360_checked_customers (customer_id text, country text) ON COMMIT DROP;
   CREATE TEMP TABLE c360_checked_products (product_id text, description text) ON COMMIT DROP;
@@ -261,7 +264,7 @@ $$;
 CREATE FUNCTION c360._ingest_online_retail(p_load bigint) RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE changed bigint; inserted bigint;
+DECLARE changed bigint; inserted bigint; new_orders bigint; load_orders bigint; accepted bigint; summed boolean;
 BEGIN
   -- One pass in Rust over the staged lines in file order, unless load_csv
   -- has checked this load straight from its file into the work tables.
@@ -290,8 +293,7 @@ BEGIN
 
   -- update the orders that changed, insert the new ones (as for the lines below)
   WITH typed AS (
-    SELECT order_id, customer_id, CASE WHEN is_return THEN 'cancelled' ELSE 'completed' END AS order_status,
-           order_date, order_timestamp
+    SELECT order_id, customer_id, order_status, order_date, order_timestamp
     FROM pg_temp.c360_checked_orders),
   updated AS (
     UPDATE c360.orders t
@@ -306,10 +308,12 @@ BEGIN
     INSERT INTO c360.orders (order_id, customer_id, order_status, order_date, order_timestamp, load_id)
     SELECT c.order_id, c.customer_id, c.order_status, c.order_date, c.order_timestamp, p_load
     FROM typed c WHERE NOT EXISTS (SELECT 1 FROM c360.orders t WHERE t.order_id = c.order_id)
-    RETURNING order_id, customer_id)
-  INSERT INTO pg_temp.c360_touched
-  SELECT * FROM updated UNION ALL SELECT * FROM inserted
-  ON CONFLICT DO NOTHING;
+    RETURNING order_id, customer_id),
+  touched AS (
+    INSERT INTO pg_temp.c360_touched
+    SELECT * FROM updated UNION ALL SELECT * FROM inserted
+    ON CONFLICT DO NOTHING)
+  SELECT count(*) INTO new_orders FROM inserted;
 
   -- Update the lines that changed, then insert the new ones (ON CONFLICT's
   -- speculative insertion costs more, and would need the primary key a bulk
@@ -335,6 +339,22 @@ BEGIN
     -- of them, a superset when the load also repeats unchanged orders; a
     -- new load's orders are listed already by the orders step above).
     INSERT INTO pg_temp.c360_touched SELECT order_id, NULL FROM pg_temp.c360_checked_orders ON CONFLICT DO NOTHING;
+  END IF;
+  -- When every order and line of the load is new, each order's facts are
+  -- the sums the pass kept (what _refresh_touched_facts would read back
+  -- from order_items), so those orders leave the touched list.
+  SELECT count(*), sum(lines), bool_and(has_facts) INTO load_orders, accepted, summed FROM pg_temp.c360_checked_orders;
+  IF new_orders = load_orders AND inserted = accepted AND changed = 0 AND summed THEN
+    DELETE FROM c360.fact_orders f USING pg_temp.c360_checked_orders c WHERE f.order_id = c.order_id;
+    INSERT INTO c360.fact_orders (order_id, customer_id, order_timestamp, order_date, order_status, is_sale, is_return, revenue, lines, units)
+    SELECT c.order_id, c.customer_id, c.order_timestamp, c.order_date, c.order_status,
+           coalesce(r.is_revenue, false) AND c.sale_amount IS NOT NULL,
+           coalesce(r.is_return, false),
+           CASE WHEN coalesce(r.is_revenue, false) THEN coalesce(c.sale_amount, 0) ELSE 0 END,
+           c.lines, c.units
+    FROM pg_temp.c360_checked_orders c
+    LEFT JOIN c360.order_status_rules r ON r.order_status = c.order_status;
+    DELETE FROM pg_temp.c360_touched t USING pg_temp.c360_checked_orders c WHERE t.order_id = c.order_id;
   END IF;
   changed := changed + inserted;
   -- (c360_checked stays for ingest's bookkeeping and rejects)

@@ -16,6 +16,7 @@ pub mod fmgr;
 pub mod ingest;
 pub mod kpi;
 pub mod model_type;
+pub mod numeric_datum;
 pub mod numeric_sum;
 pub mod points;
 pub mod refresh;

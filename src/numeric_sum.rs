@@ -86,6 +86,13 @@ impl Fixed {
         let (a, b) = (self.rescaled(scale)?, other.rescaled(scale)?);
         Some(Fixed { mantissa: a.mantissa.checked_add(b.mantissa)?, scale })
     }
+
+    /// The exact product with an integer at the same scale (as PostgreSQL's
+    /// `integer * numeric` keeps the numeric's display scale), or None if it
+    /// does not fit.
+    pub fn checked_mul_int(self, factor: i64) -> Option<Fixed> {
+        Some(Fixed { mantissa: self.mantissa.checked_mul(i128::from(factor))?, scale: self.scale })
+    }
 }
 
 /// The numeric's text form (what `numeric_in` reads back to the same value
@@ -188,6 +195,14 @@ mod tests {
         let mut odd = numeric_bytes("1.5", false);
         odd.push(7);
         assert_eq!(Fixed::from_numeric_bytes(&odd), None);
+    }
+
+    #[test]
+    fn multiplies_by_an_integer_at_the_same_scale() {
+        assert_eq!(read("2.55").unwrap().checked_mul_int(6).unwrap().to_string(), "15.30");
+        assert_eq!(read("0.001").unwrap().checked_mul_int(-3).unwrap().to_string(), "-0.003");
+        assert_eq!(read("7").unwrap().checked_mul_int(0).unwrap().to_string(), "0");
+        assert_eq!(Fixed { mantissa: i128::MAX / 2, scale: 0 }.checked_mul_int(3), None);
     }
 
     #[test]

@@ -7,6 +7,7 @@
 //! - Return line: InvoiceNo starting with `C`, CustomerID present.
 //! - Everything else is rejected with a reason.
 
+use crate::numeric_sum::Fixed;
 use super::values::{check, check_line_amount, parse_decimal, parse_integer, parse_required, quote_value, Kind, Refusal};
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
@@ -287,6 +288,43 @@ pub struct OrderSummary {
     /// the earliest time and (separately) the earliest written date of its lines
     pub first_at: i64,
     pub first_date: i32,
+    /// its fact_orders sums, when every price fitted exactly
+    pub facts: Option<OrderFacts>,
+}
+
+/// An order's sums over its accepted lines, as `fact_orders` keeps them
+/// (the sums of `order_items` when the order's lines all come from this
+/// load).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct OrderFacts {
+    pub lines: i64,
+    pub units: i64,
+    /// sum of quantity × unit price over the lines with units (quantity > 0),
+    /// at the largest price scale as PostgreSQL's numeric keeps it; None when
+    /// the order has no such line
+    pub sale_amount: Option<Fixed>,
+}
+
+impl OrderFacts {
+    fn add(facts: &mut Option<OrderFacts>, quantity: i32, unit_price: Option<Fixed>) {
+        let Some(f) = facts else { return };
+        let sale = if quantity > 0 {
+            match unit_price.and_then(|p| p.checked_mul_int(i64::from(quantity))) {
+                Some(amount) => match f.sale_amount {
+                    None => Some(Some(amount)),
+                    Some(sum) => sum.checked_add(amount).map(Some),
+                },
+                None => None,
+            }
+        } else {
+            Some(f.sale_amount)
+        };
+        match (sale, f.units.checked_add(i64::from(quantity))) {
+            (Some(sale_amount), Some(units)) => *f = OrderFacts { lines: f.lines + 1, units, sale_amount },
+            // too large for exact arithmetic here: ingest sums the lines in SQL
+            _ => *facts = None,
+        }
+    }
 }
 
 /// One accepted line, as [`LoadSummary`] needs it: `at` and `date` are the
@@ -298,6 +336,8 @@ pub struct AcceptedLine<'a> {
     pub accepted: &'a Accepted<'a>,
     pub at: i64,
     pub date: i32,
+    /// the typed unit price, None when it does not fit a `Fixed`
+    pub unit_price: Option<Fixed>,
 }
 
 /// The orders, customers and products of one load, gathered during the
@@ -320,7 +360,9 @@ impl LoadSummary {
             is_return: line.is_return,
             first_at: line.at,
             first_date: line.date,
+            facts: Some(OrderFacts { lines: 0, units: 0, sale_amount: None }),
         });
+        OrderFacts::add(&mut order.facts, a.quantity, line.unit_price);
         order.first_at = order.first_at.min(line.at);
         order.first_date = order.first_date.min(line.date);
         let at = (line.at, line.line_no);
@@ -428,7 +470,7 @@ mod tests {
             customer_id: customer,
             product_id: product,
             description,
-            quantity: 1,
+            quantity: if product == "22633" { -2 } else { 3 },
             unit_price: "1.00",
             order_timestamp: "",
             order_date: "",
@@ -445,8 +487,13 @@ mod tests {
             ("536367", 14, 50, 2, accepted("14527", "85123A", Some("OLD NAME"), Some("Spain"))),
         ];
         for (order_id, n, at, date, a) in &lines {
-            summary.add(&AcceptedLine { line_no: *n, order_id, is_return: order_id.starts_with('C'), accepted: a, at: *at, date: *date });
+            let unit_price = Some(Fixed { mantissa: 125, scale: 2 });
+            summary.add(&AcceptedLine { line_no: *n, order_id, is_return: order_id.starts_with('C'), accepted: a, at: *at, date: *date, unit_price });
         }
+        // 536365: 3 units at 1.25, then -2 (no sale amount); C536379: 3 at 1.25
+        let facts: Vec<_> = summary.orders.rows.iter().map(|(_, o)| o.facts.clone().map(|f| (f.lines, f.units, f.sale_amount.map(|a| a.to_string())))).collect();
+        assert_eq!(facts[0], Some((2, 1, Some("3.75".to_string()))));
+        assert_eq!(facts[1], Some((1, 3, Some("3.75".to_string()))));
         let orders: Vec<_> = summary.orders.rows.iter().map(|(k, o)| (k.as_str(), o.customer_id.as_str(), o.is_return, o.first_at, o.first_date)).collect();
         assert_eq!(
             orders,
@@ -462,5 +509,28 @@ mod tests {
         // 22633 never had a description: kept, without one
         assert_eq!(values(&summary.products), [("85123A".to_string(), Some("WHITE HEART".to_string())), ("22633".to_string(), None)]);
         assert!(summary.products.rows[1].1.is_none());
+    }
+
+    #[test]
+    fn order_facts_sum_sale_lines_exactly_or_give_up() {
+        let price = |text: &str| {
+            let (whole, fraction) = text.split_once('.').unwrap_or((text, ""));
+            Some(Fixed { mantissa: format!("{whole}{fraction}").parse().unwrap(), scale: fraction.len() as u16 })
+        };
+        let mut facts = Some(OrderFacts { lines: 0, units: 0, sale_amount: None });
+        OrderFacts::add(&mut facts, -1, price("9.99"));
+        assert_eq!(facts, Some(OrderFacts { lines: 1, units: -1, sale_amount: None }));
+        OrderFacts::add(&mut facts, 6, price("2.55"));
+        OrderFacts::add(&mut facts, 1, price("0.125"));
+        let f = facts.clone().unwrap();
+        assert_eq!((f.lines, f.units, f.sale_amount.unwrap().to_string()), (3, 6, "15.425".to_string()));
+        // a price that did not fit, or a product beyond an i128: no facts at all
+        OrderFacts::add(&mut facts, 1, None);
+        assert_eq!(facts, None);
+        OrderFacts::add(&mut facts, 1, price("1"));
+        assert_eq!(facts, None);
+        let mut huge = Some(OrderFacts { lines: 0, units: 0, sale_amount: None });
+        OrderFacts::add(&mut huge, i32::MAX, Some(Fixed { mantissa: i128::MAX / 2, scale: 0 }));
+        assert_eq!(huge, None);
     }
 }

@@ -12,6 +12,7 @@
 use super::online_retail::{self, AcceptedLine, LoadChecker, LoadSummary};
 use super::temp_rows::{self, TempRows, TypeInput};
 use super::{csv_options, read_csv_file, register_load, require_server_file_access, RecordSink, RefusedRecords};
+use crate::numeric_datum::{fixed_to_numeric, numeric_fixed};
 use crate::sql_errors::raise;
 use pgrx::pg_sys::{self, Datum};
 use pgrx::prelude::*;
@@ -21,6 +22,10 @@ use pgrx::PgMemoryContexts;
 /// them (also the keys of a refused line's raw values).
 const ONLINE_RETAIL_COLUMNS: [&str; 8] =
     ["invoiceno", "stockcode", "description", "quantity", "invoicedate", "unitprice", "customerid", "country"];
+
+/// The order status of an invoice: a C-invoice is a cancellation (SPEC.md §3).
+const RETURN_STATUS: &str = "cancelled";
+const SALE_STATUS: &str = "completed";
 
 /// Who creates the work tables.
 const CREATOR: &str = "c360.ingest()";
@@ -110,9 +115,19 @@ const CHECKED_TYPES: [pg_sys::Oid; 8] = [
     pg_sys::NUMERICOID,
     pg_sys::JSONBOID,
 ];
-/// order_id, customer_id, is_return, order_date, order_timestamp
-const ORDERS_TYPES: [pg_sys::Oid; 5] =
-    [pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::BOOLOID, pg_sys::DATEOID, pg_sys::TIMESTAMPTZOID];
+/// order_id, customer_id, order_status, order_date, order_timestamp, and
+/// the order's facts: has_facts, lines, units, sale_amount
+const ORDERS_TYPES: [pg_sys::Oid; 9] = [
+    pg_sys::TEXTOID,
+    pg_sys::TEXTOID,
+    pg_sys::TEXTOID,
+    pg_sys::DATEOID,
+    pg_sys::TIMESTAMPTZOID,
+    pg_sys::BOOLOID,
+    pg_sys::INT8OID,
+    pg_sys::INT8OID,
+    pg_sys::NUMERICOID,
+];
 /// customer_id, country / product_id, description
 const KEYED_VALUE_TYPES: [pg_sys::Oid; 2] = [pg_sys::TEXTOID, pg_sys::TEXTOID];
 
@@ -144,10 +159,13 @@ fn check_line(
     set(3, optional_text(line.order_item_id().as_deref()));
     match &line.outcome {
         Ok(a) => {
+            let unit_price = inputs.numeric.read(a.unit_price);
             set(4, (temp_rows::text(a.product_id), false));
             set(5, (Datum::from(a.quantity), false));
-            set(6, (inputs.numeric.read(a.unit_price), false));
+            set(6, (unit_price, false));
             summary.add(&AcceptedLine {
+                // SAFETY: a numeric datum, just read by numeric_in
+                unit_price: unsafe { numeric_fixed(unit_price) },
                 line_no,
                 // an accepted line has an invoice (classify refuses others)
                 order_id: line.order_id.unwrap_or_default(),
@@ -169,15 +187,32 @@ fn check_line(
 /// Writes the load's orders, customers and products into their work tables.
 fn write_summary(summary: &LoadSummary) {
     let mut orders = TempRows::open("c360_checked_orders", &ORDERS_TYPES, CREATOR);
-    for (order_id, o) in &summary.orders.rows {
-        let mut values = [
-            temp_rows::text(order_id),
-            temp_rows::text(&o.customer_id),
-            Datum::from(o.is_return),
-            Datum::from(o.first_date),
-            Datum::from(o.first_at),
-        ];
-        orders.insert(&mut values, &mut [false; 5]);
+    let mut memory = PgMemoryContexts::new("c360 load orders");
+    for (n, (order_id, o)) in summary.orders.rows.iter().enumerate() {
+        let facts = o.facts.as_ref();
+        let sale_amount = facts.and_then(|f| f.sale_amount);
+        // SAFETY: the datums live until the row is inserted; the context is
+        // reset only between rows.
+        unsafe {
+            memory.switch_to(|_| {
+                let mut values = [
+                    temp_rows::text(order_id),
+                    temp_rows::text(&o.customer_id),
+                    temp_rows::text(if o.is_return { RETURN_STATUS } else { SALE_STATUS }),
+                    Datum::from(o.first_date),
+                    Datum::from(o.first_at),
+                    Datum::from(facts.is_some()),
+                    Datum::from(facts.map_or(0, |f| f.lines)),
+                    Datum::from(facts.map_or(0, |f| f.units)),
+                    sale_amount.map_or(Datum::from(0), |a| fixed_to_numeric(a)),
+                ];
+                let mut nulls = [false, false, false, false, false, false, facts.is_none(), facts.is_none(), sale_amount.is_none()];
+                orders.insert(&mut values, &mut nulls);
+            });
+            if n % BATCH_LINES == BATCH_LINES - 1 {
+                memory.reset();
+            }
+        }
     }
     orders.finish();
     for (table, rows) in [("c360_checked_customers", &summary.customers), ("c360_checked_products", &summary.products)] {

@@ -137,8 +137,10 @@ impl TypeInput {
     }
 }
 
-/// A jsonb object of text (or null) values, built directly rather than
-/// printed and parsed again.
+/// A jsonb object of text (or null) values with distinct keys, built
+/// directly rather than printed and parsed again. The pairs are put in
+/// jsonb's key order (shorter keys first, then bytewise) here, so that
+/// PostgreSQL converts the object as is instead of sorting each one.
 pub fn jsonb_object(pairs: &[(&str, Option<&str>)]) -> pg_sys::Datum {
     fn string(v: &str) -> pg_sys::JsonbValue {
         pg_sys::JsonbValue {
@@ -148,21 +150,34 @@ pub fn jsonb_object(pairs: &[(&str, Option<&str>)]) -> pg_sys::Datum {
             },
         }
     }
-    use pg_sys::JsonbIteratorToken::{WJB_BEGIN_OBJECT, WJB_END_OBJECT, WJB_KEY, WJB_VALUE};
-    // SAFETY: the strings outlive the calls; JsonbValueToJsonb copies them
-    // into the new datum, whose keys pushJsonbValue sorts as jsonb requires.
+    let mut sorted: Vec<&(&str, Option<&str>)> = pairs.iter().collect();
+    sorted.sort_unstable_by(|a, b| (a.0.len(), a.0.as_bytes()).cmp(&(b.0.len(), b.0.as_bytes())));
+    assert!(sorted.windows(2).all(|w| w[0].0 != w[1].0), "jsonb_object keys must be distinct");
+    // SAFETY: the strings outlive the call; convertToJsonb (through
+    // JsonbValueToJsonb) copies them into the new datum and reads the
+    // pairs in the order given, which is jsonb's.
     unsafe {
-        let mut state: *mut pg_sys::JsonbParseState = std::ptr::null_mut();
-        pg_sys::pushJsonbValue(&mut state, WJB_BEGIN_OBJECT, std::ptr::null_mut());
-        for (key, value) in pairs {
-            pg_sys::pushJsonbValue(&mut state, WJB_KEY, &mut string(key));
-            let mut value = match value {
-                Some(v) => string(v),
-                None => pg_sys::JsonbValue { type_: pg_sys::jbvType::jbvNull, ..std::mem::zeroed() },
-            };
-            pg_sys::pushJsonbValue(&mut state, WJB_VALUE, &mut value);
-        }
-        let object = pg_sys::pushJsonbValue(&mut state, WJB_END_OBJECT, std::ptr::null_mut());
-        pg_sys::Datum::from(pg_sys::JsonbValueToJsonb(object))
+        let mut object_pairs: Vec<pg_sys::JsonbPair> = sorted
+            .iter()
+            .enumerate()
+            .map(|(order, (key, value))| pg_sys::JsonbPair {
+                key: string(key),
+                value: match value {
+                    Some(v) => string(v),
+                    None => pg_sys::JsonbValue { type_: pg_sys::jbvType::jbvNull, ..std::mem::zeroed() },
+                },
+                order: order as u32,
+            })
+            .collect();
+        let mut object = pg_sys::JsonbValue {
+            type_: pg_sys::jbvType::jbvObject,
+            val: pg_sys::JsonbValue__bindgen_ty_1 {
+                object: pg_sys::JsonbValue__bindgen_ty_1__bindgen_ty_3 {
+                    nPairs: object_pairs.len() as i32,
+                    pairs: object_pairs.as_mut_ptr(),
+                },
+            },
+        };
+        pg_sys::Datum::from(pg_sys::JsonbValueToJsonb(&mut object))
     }
 }

@@ -1,0 +1,37 @@
+//! Numeric datums to and from [`Fixed`] (the pgrx glue of `numeric_sum`):
+//! what the exact revenue sums of the customer pass and the ingest's order
+//! facts read and write.
+use crate::fmgr;
+use crate::numeric_sum::Fixed;
+use pgrx::pg_sys;
+
+/// A `Fixed` as a new numeric (display scale kept), allocated in the current context.
+pub unsafe fn fixed_to_numeric(value: Fixed) -> pg_sys::Datum {
+    // SAFETY: both calls return a new numeric in the current memory context.
+    unsafe {
+        match i64::try_from(value.mantissa) {
+            Ok(small) => pg_sys::Datum::from(pg_sys::int64_div_fast_to_numeric(small, i32::from(value.scale))),
+            Err(_) => {
+                let text = std::ffi::CString::new(value.to_string()).expect("digits, sign and point");
+                pgrx::fcinfo::direct_function_call_as_datum(
+                    pg_sys::numeric_in,
+                    &[Some(pg_sys::Datum::from(text.as_ptr())), Some(pg_sys::Datum::from(pg_sys::InvalidOid)), Some(pg_sys::Datum::from(-1i32))],
+                )
+                .expect("numeric_in returns a value")
+            }
+        }
+    }
+}
+
+/// The exact value of a numeric datum, when it fits a `Fixed`.
+pub unsafe fn numeric_fixed(value: pg_sys::Datum) -> Option<Fixed> {
+    // SAFETY: value is a non-NULL numeric datum; a compressed or out-of-line
+    // one is detoasted (a copy in the per-row context) before reading.
+    unsafe {
+        let bytes = fmgr::inline_varlena_bytes(value).or_else(|| {
+            fmgr::inline_varlena_bytes(pg_sys::Datum::from(pg_sys::pg_detoast_datum_packed(value.cast_mut_ptr())))
+        })?;
+        Fixed::from_numeric_bytes(bytes)
+    }
+}
+
