@@ -1,0 +1,99 @@
+-- c360.load_csv: a server file imported and ingested in one call. An Online
+-- Retail file is checked as it is read, with no staging; what lands is what
+-- import_csv followed by ingest() lands.
+SET client_min_messages = warning;
+SET DateStyle = ISO, YMD;
+DROP EXTENSION IF EXISTS c360 CASCADE;
+CREATE EXTENSION c360;
+\getenv fixtures C360_FIXTURES
+\set file :fixtures '/online_retail_edge_cases.csv'
+-- every row a load leaves behind, as text (numerics keep their display scale)
+\set snapshot 'SELECT ''order_items'' AS t, (to_jsonb(x) - ''load_id'')::text AS r FROM c360.order_items x UNION ALL SELECT ''orders'', (to_jsonb(x) - ''load_id'')::text FROM c360.orders x UNION ALL SELECT ''customers'', (to_jsonb(x) - ''load_id'')::text FROM c360.customers x UNION ALL SELECT ''products'', (to_jsonb(x) - ''load_id'')::text FROM c360.products x UNION ALL SELECT ''fact_orders'', to_jsonb(x)::text FROM c360.fact_orders x UNION ALL SELECT ''rejects'', (to_jsonb(x) - ''load_id'' - ''rejected_at'')::text FROM c360.rejects x'
+
+-- The two-step way, kept aside.
+SELECT rows_read, rows_staged, rows_rejected FROM c360.import_csv('online_retail', :'file');
+SELECT source, rows_read, rows_accepted, rows_rejected, rows_duplicate FROM c360.ingest();
+CREATE TEMP TABLE two_step AS :snapshot;
+
+-- The same file in one step, into a fresh extension.
+DROP EXTENSION c360 CASCADE;
+CREATE EXTENSION c360;
+SELECT rows_read, rows_accepted, rows_rejected, rows_duplicate FROM c360.load_csv('online_retail', :'file');
+-- nothing was staged; the load log reconciles, read at staged_at
+SELECT count(*) AS staged FROM c360.stage_online_retail;
+SELECT source, status, rows_read = rows_accepted + rows_rejected AS reconciles,
+       started_at <= staged_at AND staged_at <= finished_at AS timestamps_in_order
+FROM c360.load_log;
+CREATE TEMP TABLE one_step AS :snapshot;
+-- the same rows, table by table: none differs either way
+SELECT t, count(*) AS rows, (SELECT count(*) FROM (SELECT r FROM two_step s WHERE s.t = o.t EXCEPT ALL SELECT r FROM one_step s WHERE s.t = o.t) d) AS missing,
+       (SELECT count(*) FROM (SELECT r FROM one_step s WHERE s.t = o.t EXCEPT ALL SELECT r FROM two_step s WHERE s.t = o.t) d) AS extra
+FROM one_step o GROUP BY t ORDER BY t;
+-- the malformed line (an unterminated quote) is a reject with its raw text
+SELECT line_no, reason, raw_text FROM c360.rejects WHERE raw_text IS NOT NULL;
+
+-- fact_orders is fact_sales summed per order (here from the pass's own
+-- per-order sums: every order of the load was new).
+CREATE TEMP VIEW fact_orders_from_lines AS
+SELECT o.order_id, o.customer_id, o.order_timestamp, o.order_date, o.order_status,
+       coalesce(bool_or(f.is_sale), false) AS is_sale, coalesce(bool_or(f.is_return), false) AS is_return,
+       coalesce(sum(f.revenue) FILTER (WHERE f.is_sale), 0) AS revenue, count(f.order_item_id) AS lines,
+       coalesce(sum(f.quantity), 0) AS units
+FROM c360.orders o LEFT JOIN c360.fact_sales f ON f.order_id = o.order_id
+GROUP BY o.order_id, o.customer_id, o.order_timestamp, o.order_date, o.order_status;
+CREATE TEMP VIEW fact_orders_differences AS
+SELECT count(*) AS differences FROM (
+  (SELECT order_id, customer_id, order_timestamp, order_date, order_status, is_sale, is_return, revenue::text, lines, units FROM c360.fact_orders
+   EXCEPT SELECT order_id, customer_id, order_timestamp, order_date, order_status, is_sale, is_return, revenue::text, lines, units FROM fact_orders_from_lines)
+  UNION ALL
+  (SELECT order_id, customer_id, order_timestamp, order_date, order_status, is_sale, is_return, revenue::text, lines, units FROM fact_orders_from_lines
+   EXCEPT SELECT order_id, customer_id, order_timestamp, order_date, order_status, is_sale, is_return, revenue::text, lines, units FROM c360.fact_orders)) d;
+SELECT * FROM fact_orders_differences;
+
+-- Loading the file again: every accepted line is a duplicate, nothing is
+-- counted twice.
+SELECT rows_read, rows_accepted, rows_rejected, rows_duplicate FROM c360.load_csv('online_retail', :'file');
+SELECT count(*) AS fact_lines, sum(revenue) FILTER (WHERE is_sale) AS revenue FROM c360.fact_sales;
+SELECT * FROM fact_orders_differences;
+
+-- A file that changes a line of a known invoice and adds a new one: the
+-- order facts are summed from the lines (the load is not all new).
+SELECT current_setting('data_directory') || '/c360_load_csv_mixed.csv' AS mixed \gset
+COPY (VALUES ('536365', '85123A', 'WHITE HANGING HEART T-LIGHT HOLDER', '8', '2010-12-01 08:26:00', '2.55', '17850.0', 'United Kingdom'),
+             ('600001', '22633', 'HAND WARMER UNION JACK', '3', '2011-01-02 10:00:00', '1.850', '17850.0', 'Malaysia'),
+             ('600001', '22632', 'HAND WARMER RED POLKA DOT', '-1', '2011-01-02 10:00:00', '1.85', '17850.0', 'Malaysia'))
+TO :'mixed' WITH (FORMAT csv, HEADER false);
+SELECT rows_read, rows_accepted, rows_rejected, rows_duplicate FROM c360.load_csv('online_retail', :'mixed', header => false);
+SELECT order_id, order_status, is_sale, revenue, lines, units FROM c360.fact_orders WHERE order_id IN ('536365', '600001') ORDER BY order_id;
+SELECT * FROM fact_orders_differences;
+
+-- Other sources go through import_csv, then the same promotion.
+\set f :fixtures '/customers.csv'
+SELECT rows_read, rows_accepted, rows_rejected FROM c360.load_csv('customers', :'f');
+SELECT count(*) AS staged FROM c360.stage_customers;
+
+-- Loads staged before wait for ingest(): load_csv promotes only its own.
+\set f :fixtures '/products.csv'
+SELECT rows_read, rows_staged FROM c360.import_csv('products', :'f');
+SELECT rows_read FROM c360.load_csv('online_retail', :'mixed', header => false);
+SELECT source, status FROM c360.load_log WHERE status <> 'ingested';
+SELECT source, rows_read, rows_accepted FROM c360.ingest();
+
+-- Bad arguments are refused before anything is written.
+SELECT count(*) AS loads_before FROM c360.load_log \gset
+SELECT * FROM c360.load_csv('invoices', :'file');
+SELECT * FROM c360.load_csv('online_retail', '/nonexistent/dir/file.csv');
+SELECT * FROM c360.load_csv('online_retail', :'file', delimiter => ';;');
+SELECT * FROM c360.load_csv('online_retail', :'file', encoding => 'EBCDIC');
+SELECT count(*) - :loads_before AS loads_added FROM c360.load_log;
+
+-- Loading writes data: not for PUBLIC, even for a role that may read
+-- server files.
+SELECT has_function_privilege('public', 'c360.load_csv(text, text, boolean, text, text, text)', 'EXECUTE') AS public_may_load;
+CREATE ROLE c360_file_reader IN ROLE pg_read_server_files;
+GRANT USAGE ON SCHEMA c360 TO c360_file_reader;
+SET ROLE c360_file_reader;
+SELECT * FROM c360.load_csv('online_retail', :'file');
+RESET ROLE;
+DROP OWNED BY c360_file_reader;
+DROP ROLE c360_file_reader;
