@@ -104,3 +104,21 @@ SELECT count(*) FROM c360.refresh_c360(rebuild_facts => true);
 SQL
 }
 
+# The N x raw file, written by the server from the 1x file: invoice numbers
+# + k*1,000,000, customer ids + k*100,000, same dates and products.
+replicate_file() {  # replicate_file N -> $dir/online_retail_Nx.csv
+  local n="$1"; [ "$n" -eq 1 ] && { echo "$dir/online_retail.csv"; return; }
+  local f="$dir/online_retail_${n}x.csv"
+  if [ ! -s "$f" ]; then
+    fresh_db c360_cmp_scratch
+    c360_psql -d "$db" -qc "CREATE TABLE raw (line bigserial, $raw_columns)" \
+      -c "COPY raw ($(sed 's/ text//g' <<<"$raw_columns")) FROM '$dir/online_retail.csv' CSV HEADER" \
+      -c "COPY (SELECT regexp_replace(invoiceno, '[0-9]+', (substring(invoiceno FROM '[0-9]+')::bigint + k * 1000000)::text),
+                       stockcode, description, quantity, invoicedate, unitprice,
+                       CASE WHEN coalesce(customerid, '') = '' THEN customerid ELSE (customerid::numeric + k * 100000)::text END, country
+                FROM raw, generate_series(0, $n - 1) k ORDER BY k, line)
+          TO '$f' WITH (FORMAT csv, HEADER)" >&2
+    drop_db
+  fi
+  echo "$f"
+}

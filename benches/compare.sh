@@ -5,7 +5,8 @@
 # RUNS repetitions; peak memory = the backend's VmHWM for in-database work,
 # the process's ru_maxrss for Python.
 #
-#   c360       import_csv + ingest() of the raw file; refresh_c360() (total and
+#   c360       load_csv() of the raw file (one step, no staging), and
+#              import_csv + ingest(); refresh_c360() (total and
 #              per step); refresh + reading the KPI views; kmeans_fit and
 #              bgnbd_fit on their own
 #   plain SQL  COPY of the raw file + benches/plain_sql/cleaning.sql, then
@@ -50,24 +51,6 @@ py_case() {   # py_case SCALE RUN CASE VARIANT
   record "$1" "$3" "$2" "$t" "$m"; echo "  ${1}x run $2: $3 ${t} ms, ${m} kB ($n customers)"
 }
 
-# The N x raw file, written by the server from the 1x file.
-replicate_file() {  # replicate_file N -> $dir/online_retail_Nx.csv
-  local n="$1"; [ "$n" -eq 1 ] && { echo "$dir/online_retail.csv"; return; }
-  local f="$dir/online_retail_${n}x.csv"
-  if [ ! -s "$f" ]; then
-    fresh_db c360_cmp_scratch
-    c360_psql -d "$db" -qc "CREATE TABLE raw (line bigserial, $raw_columns)" \
-      -c "COPY raw ($(sed 's/ text//g' <<<"$raw_columns")) FROM '$dir/online_retail.csv' CSV HEADER" \
-      -c "COPY (SELECT regexp_replace(invoiceno, '[0-9]+', (substring(invoiceno FROM '[0-9]+')::bigint + k * 1000000)::text),
-                       stockcode, description, quantity, invoicedate, unitprice,
-                       CASE WHEN coalesce(customerid, '') = '' THEN customerid ELSE (customerid::numeric + k * 100000)::text END, country
-                FROM raw, generate_series(0, $n - 1) k ORDER BY k, line)
-          TO '$f' WITH (FORMAT csv, HEADER)" >&2
-    drop_db
-  fi
-  echo "$f"
-}
-
 for scale in "${scales[@]}"; do
   log "${scale}x Online Retail"
   db="c360_cmp_${scale}x"
@@ -80,6 +63,11 @@ for scale in "${scales[@]}"; do
       sql_case "$scale" "$run" c360_ingest "SELECT count(*) FROM c360.ingest();"
       sql_case "$scale" "$run" plain_copy "CREATE TABLE plain.raw ($raw_columns); COPY plain.raw FROM '$file' CSV HEADER;"
       sql_case "$scale" "$run" plain_cleaning "$(cat benches/plain_sql/cleaning.sql)"
+      # the one-step load (no staging), into its own database
+      main_db="$db"; fresh_db "${main_db}_one_step"
+      c360_psql -d "$db" -qc "CREATE EXTENSION c360"
+      sql_case "$scale" "$run" c360_load_csv "SELECT count(*) FROM c360.load_csv('online_retail', '$file');"
+      drop_db; db="$main_db"
     done
   else
     build_scale_db "$db" "$scale"

@@ -1,32 +1,36 @@
 #!/usr/bin/env bash
-# Ingest benchmark: the full UCI Online Retail file (1x), release build,
-# against the project-local cluster. Reports each run and the median of
-# import_csv, ingest(), and a plain COPY into an all-text table for scale.
-# usage: bash benches/ingest.sh [runs]   (default 3; not part of `make test`)
+# Ingest benchmark: the UCI Online Retail file at scale N (1x: the file
+# itself; N x: replicated with offset invoice and customer ids, see
+# replicate_file in common.sh), release build, project-local cluster, a
+# fresh database per load. Side by side in each run: a plain COPY into an
+# all-text table plus the plain-SQL cleaning (benches/plain_sql/cleaning.sql),
+# c360.load_csv (one step, no staging), and import_csv + ingest(). Reports
+# each run and the medians.
+# usage: bash benches/ingest.sh [runs] [scale]   (default 3 1; not part of `make test`)
 set -euo pipefail
-runs="${1:-3}"
+runs="${1:-3}"; scale="${2:-1}"
 source "$(dirname "$0")/common.sh"
 online_retail_copy
+file="$(replicate_file "$scale")"
 
-ms() { printf "%s\n" "$1" | c360_psql -d c360_bench -qtA | tail -1; }
-declare -a imp ing cpy
+ms() { printf "%s\n" "SELECT extract(epoch FROM clock_timestamp()) * 1000 AS t0 \\gset
+$1
+SELECT round(extract(epoch FROM clock_timestamp()) * 1000 - :t0)" | c360_psql -d "$db" -qtA -v ON_ERROR_STOP=1 | tail -1; }
+declare -a cpy cln one imp ing
 for i in $(seq "$runs"); do
   fresh_db c360_bench
-  c360_psql -d c360_bench -qc "CREATE EXTENSION c360" -c "CREATE TABLE public.plain_copy (invoiceno text, stockcode text, description text, quantity text, invoicedate text, unitprice text, customerid text, country text)"
-  t=$(ms "SELECT extract(epoch FROM clock_timestamp()) * 1000 AS t0 \\gset
-          COPY public.plain_copy FROM '$dir/online_retail.csv' CSV HEADER;
-          SELECT round(extract(epoch FROM clock_timestamp()) * 1000 - :t0)")
-  cpy+=("$t")
-  t=$(ms "SELECT extract(epoch FROM clock_timestamp()) * 1000 AS t0 \\gset
-          SELECT c360.import_csv('online_retail', '$dir/online_retail.csv');
-          SELECT round(extract(epoch FROM clock_timestamp()) * 1000 - :t0)")
-  imp+=("$t")
-  t=$(ms "SELECT extract(epoch FROM clock_timestamp()) * 1000 AS t0 \\gset
-          SELECT c360.ingest();
-          SELECT round(extract(epoch FROM clock_timestamp()) * 1000 - :t0)")
-  ing+=("$t")
-  echo "run $i: plain COPY ${cpy[-1]} ms, import_csv ${imp[-1]} ms, ingest ${ing[-1]} ms"
+  c360_psql -d "$db" -qc "CREATE SCHEMA plain" -c "CREATE TABLE plain.raw ($raw_columns)"
+  cpy+=("$(ms "COPY plain.raw FROM '$file' CSV HEADER;")")
+  cln+=("$(ms "$(cat benches/plain_sql/cleaning.sql)")")
+  fresh_db c360_bench
+  c360_psql -d "$db" -qc "CREATE EXTENSION c360"
+  one+=("$(ms "SELECT count(*) FROM c360.load_csv('online_retail', '$file');")")
+  fresh_db c360_bench
+  c360_psql -d "$db" -qc "CREATE EXTENSION c360"
+  imp+=("$(ms "SELECT count(*) FROM c360.import_csv('online_retail', '$file');")")
+  ing+=("$(ms "SELECT count(*) FROM c360.ingest();")")
+  echo "run $i: plain COPY ${cpy[-1]} ms + cleaning ${cln[-1]} ms; load_csv ${one[-1]} ms; import_csv ${imp[-1]} ms + ingest ${ing[-1]} ms"
 done
-median() { printf '%s\n' "$@" | sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-echo "median of $runs: plain COPY $(median "${cpy[@]}") ms, import_csv $(median "${imp[@]}") ms, ingest $(median "${ing[@]}") ms"
+c=$(median "${cpy[*]}"); k=$(median "${cln[*]}"); o=$(median "${one[*]}"); i=$(median "${imp[*]}"); g=$(median "${ing[*]}")
+echo "${scale}x, median of $runs: plain COPY $c + cleaning $k = $((c + k)) ms; load_csv $o ms ($(awk "BEGIN {printf \"%.2f\", $o / ($c + $k)}") x plain); import_csv $i + ingest $g = $((i + g)) ms ($(awk "BEGIN {printf \"%.2f\", ($i + $g) / ($c + $k)}") x plain)"
 drop_db
