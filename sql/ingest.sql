@@ -338,23 +338,15 @@ BEGIN
     -- New lines belong to the load's orders: their facts are rebuilt (all
     -- of them, a superset when the load also repeats unchanged orders; a
     -- new load's orders are listed already by the orders step above).
-    INSERT INTO pg_temp.c360_touched SELECT order_id, NULL FROM pg_temp.c360_checked_orders ON CONFLICT DO NOTHING;
+    INSERT INTO pg_temp.c360_touched (order_id) SELECT order_id FROM pg_temp.c360_checked_orders ON CONFLICT DO NOTHING;
   END IF;
-  -- When every order and line of the load is new, each order's facts are
-  -- the sums the pass kept (what _refresh_touched_facts would read back
-  -- from order_items), so those orders leave the touched list.
+  -- When every order and line of the load is new, each order's line sums
+  -- are the ones the pass kept: _refresh_touched_facts takes them instead
+  -- of reading the lines back from order_items.
   SELECT count(*), sum(lines), bool_and(has_facts) INTO load_orders, accepted, summed FROM pg_temp.c360_checked_orders;
   IF new_orders = load_orders AND inserted = accepted AND changed = 0 AND summed THEN
-    DELETE FROM c360.fact_orders f USING pg_temp.c360_checked_orders c WHERE f.order_id = c.order_id;
-    INSERT INTO c360.fact_orders (order_id, customer_id, order_timestamp, order_date, order_status, is_sale, is_return, revenue, lines, units)
-    SELECT c.order_id, c.customer_id, c.order_timestamp, c.order_date, c.order_status,
-           coalesce(r.is_revenue, false) AND c.sale_amount IS NOT NULL,
-           coalesce(r.is_return, false),
-           CASE WHEN coalesce(r.is_revenue, false) THEN coalesce(c.sale_amount, 0) ELSE 0 END,
-           c.lines, c.units
-    FROM pg_temp.c360_checked_orders c
-    LEFT JOIN c360.order_status_rules r ON r.order_status = c.order_status;
-    DELETE FROM pg_temp.c360_touched t USING pg_temp.c360_checked_orders c WHERE t.order_id = c.order_id;
+    UPDATE pg_temp.c360_touched t SET lines = c.lines, units = c.units, sale_amount = c.sale_amount
+    FROM pg_temp.c360_checked_orders c WHERE t.order_id = c.order_id;
   END IF;
   changed := changed + inserted;
   -- (c360_checked stays for ingest's bookkeeping and rejects)
@@ -550,11 +542,26 @@ BEGIN
 END
 $$;
 
+-- The orders whose facts a load or a rebuild must write: pg_temp.c360_touched.
+-- lines, units and sale_amount, when set, are the order's line sums already
+-- known (an all-new Online Retail load: the checking pass kept them).
+CREATE FUNCTION c360._create_touched() RETURNS void
+LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
+AS $$
+BEGIN
+  CREATE TEMP TABLE c360_touched (
+    order_id text COLLATE "C" PRIMARY KEY, customer_id text COLLATE "C",
+    lines bigint, units bigint, sale_amount numeric
+  ) ON COMMIT DROP;
+END
+$$;
+
 -- Rebuilds the fact_orders rows of the orders in pg_temp.c360_touched, from
 -- their lines: the order-grain sums of what the fact_sales view shows per
 -- line, taken from order_items directly rather than through the view's
 -- joins (is_sale: a revenue status and a line with units; revenue: the sale
--- lines' amounts; is_return: a return status and at least one line).
+-- lines' amounts; is_return: a return status and at least one line), or
+-- from the sums c360_touched already holds.
 CREATE FUNCTION c360._refresh_touched_facts() RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
@@ -570,17 +577,18 @@ BEGIN
   FROM pg_temp.c360_touched t
   JOIN c360.orders o ON o.order_id = t.order_id
   LEFT JOIN c360.order_status_rules r ON r.order_status = o.order_status
-  LEFT JOIN (SELECT i.order_id, count(*) AS lines, sum(i.quantity) AS units,
+  LEFT JOIN (SELECT k.order_id, k.lines, k.units, k.sale_amount, k.sale_amount IS NOT NULL AS has_units
+             FROM pg_temp.c360_touched k WHERE k.lines IS NOT NULL
+             UNION ALL
+             SELECT i.order_id, count(*) AS lines, sum(i.quantity) AS units,
                     sum(i.quantity * i.unit_price) FILTER (WHERE i.quantity > 0) AS sale_amount,
                     bool_or(i.quantity > 0) AS has_units
              FROM c360.order_items i
-             WHERE i.order_id IN (SELECT order_id FROM pg_temp.c360_touched)
+             WHERE i.order_id IN (SELECT k.order_id FROM pg_temp.c360_touched k WHERE k.lines IS NULL)
              GROUP BY i.order_id) l ON l.order_id = o.order_id;
 END
 $$;
 
--- What every ingest sets for its transaction; returns the TimeZone to
--- restore at the end (_end_ingest).
 CREATE FUNCTION c360._begin_ingest() RETURNS text
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
@@ -633,7 +641,7 @@ DECLARE
   restore_bulk text[];
 BEGIN
   SELECT g.load_id, g.source INTO l FROM c360.load_log g WHERE g.load_id = p_load;
-  CREATE TEMP TABLE c360_touched (order_id text COLLATE "C" PRIMARY KEY, customer_id text COLLATE "C") ON COMMIT DROP;
+  PERFORM c360._create_touched();
   -- the line- or row-grain table this source writes most of, when it has
   -- foreign keys or indexes a bulk load may drop
   bulk_table := CASE l.source WHEN 'online_retail' THEN 'c360.order_items' WHEN 'order_items' THEN 'c360.order_items'
