@@ -7,6 +7,10 @@
 //! 2. `c360.ingest()` (sql/ingest.sql) validates every staged row with the
 //!    checkers below and promotes it into the typed tables or `c360.rejects`.
 //!
+//! `c360.load_csv()` does both for one server file in one transaction; an
+//! Online Retail file skips staging: its records go straight to the checking
+//! pass (`online_retail_load`).
+//!
 //! The pure parts live in `csv_reader`, `values` and `online_retail`; this
 //! file is the pgrx layer.
 mod copy_in;

@@ -1,11 +1,12 @@
 //! The checking pass of an Online Retail load (SPEC.md §3): the pgrx layer
 //! over [`online_retail::LoadChecker`] and [`online_retail::LoadSummary`].
-//! One pass over the staged lines in line order writes the session's work
-//! tables of `c360._ingest_online_retail` (sql/ingest.sql):
+//! One pass over the lines in line order — the staged ones (`ingest()`) or
+//! the file's records as they are read (`load_csv()`, no staging) — writes
+//! the session's work tables of `c360._ingest_online_retail` (sql/ingest.sql):
 //! - `pg_temp.c360_checked`: one row per line — its problem, order and line
 //!   keys and, when accepted, its typed values, else its raw values;
 //! - `pg_temp.c360_checked_orders`, `_customers`, `_products`: the load's
-//!   orders, customers and products, one row each.
+//!   orders (with their line sums), customers and products, one row each.
 //!
 //! Rows are formed as tuples and heap-inserted ([`temp_rows`]): a text
 //! round trip through COPY cost more than the checks themselves.
@@ -27,8 +28,10 @@ const ONLINE_RETAIL_COLUMNS: [&str; 8] =
 const RETURN_STATUS: &str = "cancelled";
 const SALE_STATUS: &str = "completed";
 
-/// Who creates the work tables.
-const CREATOR: &str = "c360.ingest()";
+/// Who creates the work tables: the pass over staged lines runs in
+/// `c360.ingest()`, the pass over a file in `c360.load_csv()`.
+const STAGED_CREATOR: &str = "c360.ingest()";
+const FILE_CREATOR: &str = "c360.load_csv()";
 
 /// Lines between resets of the per-line memory.
 const BATCH_LINES: usize = 10_000;
@@ -185,8 +188,8 @@ fn check_line(
 }
 
 /// Writes the load's orders, customers and products into their work tables.
-fn write_summary(summary: &LoadSummary) {
-    let mut orders = TempRows::open("c360_checked_orders", &ORDERS_TYPES, CREATOR);
+fn write_summary(summary: &LoadSummary, creator: &str) {
+    let mut orders = TempRows::open("c360_checked_orders", &ORDERS_TYPES, creator);
     let mut memory = PgMemoryContexts::new("c360 load orders");
     for (n, (order_id, o)) in summary.orders.rows.iter().enumerate() {
         let facts = o.facts.as_ref();
@@ -216,7 +219,7 @@ fn write_summary(summary: &LoadSummary) {
     }
     orders.finish();
     for (table, rows) in [("c360_checked_customers", &summary.customers), ("c360_checked_products", &summary.products)] {
-        let mut out = TempRows::open(table, &KEYED_VALUE_TYPES, CREATOR);
+        let mut out = TempRows::open(table, &KEYED_VALUE_TYPES, creator);
         for (key, latest) in &rows.rows {
             let (value, null) = optional_text(latest.as_ref().and_then(|l| l.value.as_deref()));
             out.insert(&mut [temp_rows::text(key), value], &mut [false, null]);
@@ -236,10 +239,11 @@ struct CheckingPass {
     /// BATCH_LINES lines: memory stays bounded by a batch, not the load
     line_memory: PgMemoryContexts,
     lines: i64,
+    creator: &'static str,
 }
 
 impl CheckingPass {
-    fn open() -> Self {
+    fn open(creator: &'static str) -> Self {
         CheckingPass {
             checker: LoadChecker::default(),
             summary: LoadSummary::default(),
@@ -248,9 +252,10 @@ impl CheckingPass {
                 timestamptz: TypeInput::new(pg_sys::TIMESTAMPTZOID),
                 date: TypeInput::new(pg_sys::DATEOID),
             },
-            checked: TempRows::open("c360_checked", &CHECKED_TYPES, CREATOR),
+            checked: TempRows::open("c360_checked", &CHECKED_TYPES, creator),
             line_memory: PgMemoryContexts::new("c360 checking pass"),
             lines: 0,
+            creator,
         }
     }
 
@@ -275,7 +280,7 @@ impl CheckingPass {
     /// Closes `c360_checked` and writes the summary tables; the lines checked.
     fn finish(self) -> i64 {
         self.checked.finish();
-        write_summary(&self.summary);
+        write_summary(&self.summary, self.creator);
         self.lines
     }
 }
@@ -289,7 +294,7 @@ impl CheckingPass {
 #[pg_extern(volatile, parallel_unsafe)]
 #[search_path(pg_catalog, pg_temp)]
 fn _check_online_retail_load(load_id: i64) -> i64 {
-    let mut pass = CheckingPass::open();
+    let mut pass = CheckingPass::open(STAGED_CREATOR);
     read_staged_lines(load_id, |line_no, raw| pass.line(line_no, raw));
     pass.finish()
 }
@@ -334,7 +339,7 @@ fn _check_online_retail_file(path: &str, header: Option<bool>, delimiter: &str, 
     let opts = csv_options(delimiter, quote, encoding);
     let columns: Vec<String> = ONLINE_RETAIL_COLUMNS.iter().map(|c| c.to_string()).collect();
     let load_id = register_load("online_retail", path);
-    let mut lines = FileLines { load_id, pass: CheckingPass::open(), refused: RefusedRecords::default() };
+    let mut lines = FileLines { load_id, pass: CheckingPass::open(FILE_CREATOR), refused: RefusedRecords::default() };
     let read = read_csv_file(path, "online_retail", &columns, header, opts, &mut lines);
     let FileLines { pass, mut refused, .. } = lines;
     refused.write(load_id);
