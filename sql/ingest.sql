@@ -264,7 +264,9 @@ $$;
 CREATE FUNCTION c360._ingest_online_retail(p_load bigint) RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
-DECLARE changed bigint; inserted bigint; new_orders bigint; load_orders bigint; accepted bigint; summed boolean;
+DECLARE
+  changed bigint; inserted bigint; new_orders bigint; load_orders bigint; accepted bigint; summed boolean;
+  restore_orders text[];
 BEGIN
   -- One pass in Rust over the staged lines in file order, unless load_csv
   -- has checked this load straight from its file into the work tables.
@@ -291,7 +293,11 @@ BEGIN
   ON CONFLICT (product_id) DO UPDATE SET description = EXCLUDED.description, load_id = EXCLUDED.load_id
   WHERE EXCLUDED.description IS NOT NULL AND t.description IS DISTINCT FROM EXCLUDED.description;
 
-  -- update the orders that changed, insert the new ones (as for the lines below)
+  -- Update the orders that changed, insert the new ones (as for the lines
+  -- below); a large load checks their customers and builds their other
+  -- indexes once, as for the lines (_begin_bulk_write).
+  SELECT count(*), sum(lines), bool_and(has_facts) INTO load_orders, accepted, summed FROM pg_temp.c360_checked_orders;
+  restore_orders := c360._begin_bulk_write('c360.orders', load_orders);
   WITH typed AS (
     SELECT order_id, customer_id, order_status, order_date, order_timestamp
     FROM pg_temp.c360_checked_orders),
@@ -314,6 +320,7 @@ BEGIN
     SELECT * FROM updated UNION ALL SELECT * FROM inserted
     ON CONFLICT DO NOTHING)
   SELECT count(*) INTO new_orders FROM inserted;
+  PERFORM c360._end_bulk_write(restore_orders);
 
   -- Update the lines that changed, then insert the new ones (ON CONFLICT's
   -- speculative insertion costs more, and would need the primary key a bulk
@@ -334,16 +341,15 @@ BEGIN
   FROM pg_temp.c360_checked c
   WHERE c.problem IS NULL AND NOT EXISTS (SELECT 1 FROM c360.order_items t WHERE t.order_item_id = c.order_item_id);
   GET DIAGNOSTICS inserted = ROW_COUNT;
-  IF inserted > 0 THEN
+  IF inserted > 0 AND new_orders < load_orders THEN
     -- New lines belong to the load's orders: their facts are rebuilt (all
-    -- of them, a superset when the load also repeats unchanged orders; a
-    -- new load's orders are listed already by the orders step above).
+    -- of them, a superset when the load also repeats unchanged orders; the
+    -- orders step above listed the new orders).
     INSERT INTO pg_temp.c360_touched (order_id) SELECT order_id FROM pg_temp.c360_checked_orders ON CONFLICT DO NOTHING;
   END IF;
   -- When every order and line of the load is new, each order's line sums
   -- are the ones the pass kept: _refresh_touched_facts takes them instead
   -- of reading the lines back from order_items.
-  SELECT count(*), sum(lines), bool_and(has_facts) INTO load_orders, accepted, summed FROM pg_temp.c360_checked_orders;
   IF new_orders = load_orders AND inserted = accepted AND changed = 0 AND summed THEN
     UPDATE pg_temp.c360_touched t SET lines = c.lines, units = c.units, sale_amount = c.sale_amount
     FROM pg_temp.c360_checked_orders c WHERE t.order_id = c.order_id;
