@@ -33,20 +33,8 @@ SELECT order_id, is_sale, revenue, lines, units FROM c360.fact_orders ORDER BY o
 SELECT order_item_id, revenue, is_sale, is_return FROM c360.fact_sales ORDER BY order_item_id;
 
 -- fact_orders is fact_sales summed per order (every order, with lines or not).
-CREATE TEMP VIEW fact_orders_from_lines AS
-SELECT o.order_id, o.customer_id, o.order_timestamp, o.order_date, o.order_status,
-       coalesce(bool_or(f.is_sale), false) AS is_sale, coalesce(bool_or(f.is_return), false) AS is_return,
-       coalesce(sum(f.revenue) FILTER (WHERE f.is_sale), 0) AS revenue, count(f.order_item_id) AS lines,
-       coalesce(sum(f.quantity), 0) AS units
-FROM c360.orders o LEFT JOIN c360.fact_sales f ON f.order_id = o.order_id
-GROUP BY o.order_id, o.customer_id, o.order_timestamp, o.order_date, o.order_status;
-CREATE TEMP VIEW fact_orders_differences AS
-SELECT count(*) AS differences FROM (
-  (SELECT order_id, customer_id, order_timestamp, order_date, order_status, is_sale, is_return, revenue, lines, units FROM c360.fact_orders
-   EXCEPT SELECT * FROM fact_orders_from_lines)
-  UNION ALL
-  (SELECT * FROM fact_orders_from_lines
-   EXCEPT SELECT order_id, customer_id, order_timestamp, order_date, order_status, is_sale, is_return, revenue, lines, units FROM c360.fact_orders)) d;
+\set checks :fixtures '/fact_orders_checks.sql'
+\i :checks
 SELECT * FROM fact_orders_differences;
 
 -- An unknown status becomes known once the user adds it; re-staging the

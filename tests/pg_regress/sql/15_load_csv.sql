@@ -34,20 +34,8 @@ SELECT line_no, reason, raw_text FROM c360.rejects WHERE raw_text IS NOT NULL;
 
 -- fact_orders is fact_sales summed per order (here from the pass's own
 -- per-order sums: every order of the load was new).
-CREATE TEMP VIEW fact_orders_from_lines AS
-SELECT o.order_id, o.customer_id, o.order_timestamp, o.order_date, o.order_status,
-       coalesce(bool_or(f.is_sale), false) AS is_sale, coalesce(bool_or(f.is_return), false) AS is_return,
-       coalesce(sum(f.revenue) FILTER (WHERE f.is_sale), 0) AS revenue, count(f.order_item_id) AS lines,
-       coalesce(sum(f.quantity), 0) AS units
-FROM c360.orders o LEFT JOIN c360.fact_sales f ON f.order_id = o.order_id
-GROUP BY o.order_id, o.customer_id, o.order_timestamp, o.order_date, o.order_status;
-CREATE TEMP VIEW fact_orders_differences AS
-SELECT count(*) AS differences FROM (
-  (SELECT order_id, customer_id, order_timestamp, order_date, order_status, is_sale, is_return, revenue::text, lines, units FROM c360.fact_orders
-   EXCEPT SELECT order_id, customer_id, order_timestamp, order_date, order_status, is_sale, is_return, revenue::text, lines, units FROM fact_orders_from_lines)
-  UNION ALL
-  (SELECT order_id, customer_id, order_timestamp, order_date, order_status, is_sale, is_return, revenue::text, lines, units FROM fact_orders_from_lines
-   EXCEPT SELECT order_id, customer_id, order_timestamp, order_date, order_status, is_sale, is_return, revenue::text, lines, units FROM c360.fact_orders)) d;
+\set checks :fixtures '/fact_orders_checks.sql'
+\i :checks
 SELECT * FROM fact_orders_differences;
 
 -- Loading the file again: every accepted line is a duplicate, nothing is
