@@ -78,10 +78,11 @@ COMMENT ON VIEW c360.payments_csv IS 'client-side load target for payments.csv (
 
 ------------------------------------------------------------------------------
 -- Promotion. Each c360._ingest_<source>(load) builds the temp table
--- pg_temp.c360_checked (line_no, problem text[] or NULL, + its columns),
+-- pg_temp.c360_checked (line_no, problem text[] or NULL, + its columns; for
+-- Online Retail a view over its accepted and refused lines' tables),
 -- upserts the rows without a problem, adds the orders it changed to
 -- pg_temp.c360_touched and returns how many rows it inserted or updated.
--- c360.ingest() does the bookkeeping common to all sources.
+-- c360._ingest_load() does the bookkeeping common to all sources.
 ------------------------------------------------------------------------------
 
 -- Records the rows of pg_temp.c360_checked that have a problem as rejects,
@@ -246,10 +247,18 @@ CREATE FUNCTION c360._online_retail_work_tables() RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-  CREATE TEMP TABLE c360_checked (
-    line_no bigint, problem text[], order_id text, order_item_id text,
-    product_id text, quantity integer, unit_price numeric, raw_values jsonb
+  -- accepted and refused lines apart: writing the order lines then reads
+  -- no messages or raw values (most of the bytes)
+  CREATE TEMP TABLE c360_checked_lines (
+    line_no bigint, order_id text, order_item_id text, product_id text, quantity integer, unit_price numeric
   ) ON COMMIT DROP;
+  CREATE TEMP TABLE c360_refused_lines (line_no bigint, problem text[], raw_values jsonb) ON COMMIT DROP;
+  -- every line as ingest's bookkeeping and rejects read them for any source
+  -- (_ingest_load drops the view and its tables after each load)
+  CREATE TEMP VIEW c360_checked AS
+    SELECT line_no, NULL::text[] AS problem, NULL::jsonb AS raw_values FROM pg_temp.c360_checked_lines
+    UNION ALL
+    SELECT line_no, problem, raw_values FROM pg_temp.c360_refused_lines;
   -- has_facts: lines, units and sale_amount are the order's sums over its
   -- accepted lines (false when a price was too large to sum exactly there)
   CREATE TEMP TABLE c360_checked_orders (
@@ -275,7 +284,8 @@ BEGIN
     PERFORM c360._check_online_retail_load(p_load);
   END IF;
   -- a temp table has no statistics: plans would assume ~1,000 rows
-  ANALYZE pg_temp.c360_checked;
+  ANALYZE pg_temp.c360_checked_lines;
+  ANALYZE pg_temp.c360_refused_lines;
   ANALYZE pg_temp.c360_checked_orders;
 
   WITH up AS (
@@ -329,8 +339,8 @@ BEGIN
   WITH updated AS (
     UPDATE c360.order_items t
     SET order_id = c.order_id, product_id = c.product_id, quantity = c.quantity, unit_price = c.unit_price, load_id = p_load
-    FROM pg_temp.c360_checked c
-    WHERE c.problem IS NULL AND t.order_item_id = c.order_item_id
+    FROM pg_temp.c360_checked_lines c
+    WHERE t.order_item_id = c.order_item_id
       AND (t.order_id, t.product_id, t.quantity, t.unit_price) IS DISTINCT FROM (c.order_id, c.product_id, c.quantity, c.unit_price)
     RETURNING t.order_id),
   touched AS (INSERT INTO pg_temp.c360_touched SELECT DISTINCT order_id, NULL FROM updated ON CONFLICT DO NOTHING)
@@ -338,8 +348,8 @@ BEGIN
   -- no RETURNING: handing 400k rows back cost a third of the insert
   INSERT INTO c360.order_items (order_item_id, order_id, product_id, quantity, unit_price, load_id)
   SELECT c.order_item_id, c.order_id, c.product_id, c.quantity, c.unit_price, p_load
-  FROM pg_temp.c360_checked c
-  WHERE c.problem IS NULL AND NOT EXISTS (SELECT 1 FROM c360.order_items t WHERE t.order_item_id = c.order_item_id);
+  FROM pg_temp.c360_checked_lines c
+  WHERE NOT EXISTS (SELECT 1 FROM c360.order_items t WHERE t.order_item_id = c.order_item_id);
   GET DIAGNOSTICS inserted = ROW_COUNT;
   IF inserted > 0 AND new_orders < load_orders THEN
     -- New lines belong to the load's orders: their facts are rebuilt (all
@@ -355,7 +365,7 @@ BEGIN
     FROM pg_temp.c360_checked_orders c WHERE t.order_id = c.order_id;
   END IF;
   changed := changed + inserted;
-  -- (c360_checked stays for ingest's bookkeeping and rejects)
+  -- (the line tables stay for ingest's bookkeeping and rejects)
   DROP TABLE pg_temp.c360_checked_orders, pg_temp.c360_checked_customers, pg_temp.c360_checked_products;
   RETURN changed;
 END
@@ -672,7 +682,14 @@ BEGIN
   PERFORM c360._end_bulk_write(restore_bulk);
   PERFORM c360._refresh_touched_facts();
   DROP TABLE pg_temp.c360_touched;
-  DROP TABLE pg_temp.c360_checked;
+  -- a table, or the Online Retail view over its line tables (the next
+  -- load of the same ingest creates them again)
+  IF (SELECT c.relkind FROM pg_class c WHERE c.oid = 'pg_temp.c360_checked'::regclass) = 'v' THEN
+    DROP VIEW pg_temp.c360_checked;
+    DROP TABLE pg_temp.c360_checked_lines, pg_temp.c360_refused_lines;
+  ELSE
+    DROP TABLE pg_temp.c360_checked;
+  END IF;
   -- Staged rows now live on typed or as rejects (a load read by load_csv
   -- has none). TRUNCATE when the load is all the table holds: deleting
   -- millions of rows one by one is slow. (range probes of the primary key,

@@ -3,8 +3,9 @@
 //! One pass over the lines in line order — the staged ones (`ingest()`) or
 //! the file's records as they are read (`load_csv()`, no staging) — writes
 //! the session's work tables of `c360._ingest_online_retail` (sql/ingest.sql):
-//! - `pg_temp.c360_checked`: one row per line — its problem, order and line
-//!   keys and, when accepted, its typed values, else its raw values;
+//! - `pg_temp.c360_checked_lines`: one row per accepted line — its order and
+//!   line keys and typed values; `c360_refused_lines`: one row per refused
+//!   line — its problem and raw values;
 //! - `pg_temp.c360_checked_orders`, `_customers`, `_products`: the load's
 //!   orders (with their line sums), customers and products, one row each.
 //!
@@ -105,19 +106,16 @@ struct Inputs {
     date: TypeInput,
 }
 
-/// Column types of `pg_temp.c360_checked`: line_no, problem, order_id,
-/// order_item_id, product_id, quantity, unit_price, raw_values — what the
-/// order lines and rejects need (the summary tables carry the rest).
-const CHECKED_TYPES: [pg_sys::Oid; 8] = [
-    pg_sys::INT8OID,
-    pg_sys::TEXTARRAYOID,
-    pg_sys::TEXTOID,
-    pg_sys::TEXTOID,
-    pg_sys::TEXTOID,
-    pg_sys::INT4OID,
-    pg_sys::NUMERICOID,
-    pg_sys::JSONBOID,
-];
+/// Column types of `pg_temp.c360_checked_lines`, one row per accepted line:
+/// line_no, order_id, order_item_id, product_id, quantity, unit_price — what
+/// the order lines need (the summary tables carry the rest).
+const LINE_TYPES: [pg_sys::Oid; 6] =
+    [pg_sys::INT8OID, pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::TEXTOID, pg_sys::INT4OID, pg_sys::NUMERICOID];
+/// Column types of `pg_temp.c360_refused_lines`, one row per refused line:
+/// line_no, problem ({reason, message}), raw_values. Apart from the accepted
+/// lines, so that writing the order lines does not read past the refused
+/// lines' messages and raw values (most of the bytes).
+const REFUSED_TYPES: [pg_sys::Oid; 3] = [pg_sys::INT8OID, pg_sys::TEXTARRAYOID, pg_sys::JSONBOID];
 /// order_id, customer_id, order_status, order_date, order_timestamp, and
 /// the order's facts: has_facts, lines, units, sale_amount
 const ORDERS_TYPES: [pg_sys::Oid; 9] = [
@@ -138,40 +136,44 @@ fn optional_text(value: Option<&str>) -> (Datum, bool) {
     value.map_or((Datum::from(0), true), |v| (temp_rows::text(v), false))
 }
 
-/// Checks one line and writes its row of `c360_checked`; adds an accepted
-/// line to the summary.
+/// The work tables a line goes to.
+struct LineTables {
+    accepted: TempRows,
+    refused: TempRows,
+}
+
+/// Checks one line and writes its row of `c360_checked_lines` (adding it to
+/// the summary) or of `c360_refused_lines`.
 fn check_line(
     checker: &mut LoadChecker,
     summary: &mut LoadSummary,
     inputs: &mut Inputs,
-    checked: &mut TempRows,
+    tables: &mut LineTables,
     line_no: i64,
     raw: &[Option<&str>; 8],
 ) {
     let [invoice_no, stock_code, description, quantity, invoice_date, unit_price, customer_id, country] = *raw;
     let line = online_retail::Line { invoice_no, stock_code, quantity, invoice_date, unit_price, customer_id, description, country };
     let line = checker.check(&line);
-    let mut values = [Datum::from(0); 8];
-    let mut nulls = [true; 8];
-    let mut set = |column: usize, value: (Datum, bool)| {
-        values[column] = value.0;
-        nulls[column] = value.1;
-    };
-    set(0, (Datum::from(line_no), false));
-    set(2, optional_text(line.order_id));
-    set(3, optional_text(line.order_item_id().as_deref()));
     match &line.outcome {
         Ok(a) => {
+            // an accepted line has an invoice (classify refuses others)
+            let order_id = line.order_id.unwrap_or_default();
             let unit_price = inputs.numeric.read(a.unit_price);
-            set(4, (temp_rows::text(a.product_id), false));
-            set(5, (Datum::from(a.quantity), false));
-            set(6, (unit_price, false));
+            let mut values = [
+                Datum::from(line_no),
+                temp_rows::text(order_id),
+                temp_rows::text(&line.order_item_id().unwrap_or_default()),
+                temp_rows::text(a.product_id),
+                Datum::from(a.quantity),
+                unit_price,
+            ];
+            tables.accepted.insert(&mut values, &mut [false; 6]);
             summary.add(&AcceptedLine {
                 // SAFETY: a numeric datum, just read by numeric_in
                 unit_price: unsafe { numeric_fixed(unit_price) },
                 line_no,
-                // an accepted line has an invoice (classify refuses others)
-                order_id: line.order_id.unwrap_or_default(),
+                order_id,
                 is_return: line.is_return().unwrap_or_default(),
                 accepted: a,
                 at: inputs.timestamptz.read(a.order_timestamp).value() as i64,
@@ -179,12 +181,15 @@ fn check_line(
             });
         }
         Err(refusal) => {
-            set(1, (temp_rows::text_array(&[refusal.reason, &refusal.message]), false));
             let raw_values: [(&str, Option<&str>); 8] = std::array::from_fn(|i| (ONLINE_RETAIL_COLUMNS[i], raw[i]));
-            set(7, (temp_rows::jsonb_object(&raw_values), false));
+            let mut values = [
+                Datum::from(line_no),
+                temp_rows::text_array(&[refusal.reason, &refusal.message]),
+                temp_rows::jsonb_object(&raw_values),
+            ];
+            tables.refused.insert(&mut values, &mut [false; 3]);
         }
     }
-    checked.insert(&mut values, &mut nulls);
 }
 
 /// Writes the load's orders, customers and products into their work tables.
@@ -229,12 +234,12 @@ fn write_summary(summary: &LoadSummary, creator: &str) {
 }
 
 /// The pass over one load's lines, in line order: each line checked and
-/// written to `c360_checked`, the accepted ones summarized.
+/// written to its work table, the accepted ones summarized.
 struct CheckingPass {
     checker: LoadChecker,
     summary: LoadSummary,
     inputs: Inputs,
-    checked: TempRows,
+    tables: LineTables,
     /// the datums and tuples of each line live in a context reset every
     /// BATCH_LINES lines: memory stays bounded by a batch, not the load
     line_memory: PgMemoryContexts,
@@ -252,7 +257,10 @@ impl CheckingPass {
                 timestamptz: TypeInput::new(pg_sys::TIMESTAMPTZOID),
                 date: TypeInput::new(pg_sys::DATEOID),
             },
-            checked: TempRows::open("c360_checked", &CHECKED_TYPES, creator),
+            tables: LineTables {
+                accepted: TempRows::open("c360_checked_lines", &LINE_TYPES, creator),
+                refused: TempRows::open("c360_refused_lines", &REFUSED_TYPES, creator),
+            },
             line_memory: PgMemoryContexts::new("c360 checking pass"),
             lines: 0,
             creator,
@@ -260,10 +268,10 @@ impl CheckingPass {
     }
 
     fn line(&mut self, line_no: i64, raw: &[Option<&str>; 8]) {
-        let CheckingPass { checker, summary, inputs, checked, line_memory, .. } = self;
+        let CheckingPass { checker, summary, inputs, tables, line_memory, .. } = self;
         // SAFETY: nothing allocated in the context outlives the line (the
         // tuple is copied into its page; cached datums are by value).
-        unsafe { line_memory.switch_to(|_| check_line(checker, summary, inputs, checked, line_no, raw)) };
+        unsafe { line_memory.switch_to(|_| check_line(checker, summary, inputs, tables, line_no, raw)) };
         self.lines += 1;
         if self.lines as usize % BATCH_LINES == 0 {
             // SAFETY: as above: nothing of the context is referenced any more.
@@ -277,9 +285,10 @@ impl CheckingPass {
         unsafe { self.line_memory.switch_to(|_| f()) }
     }
 
-    /// Closes `c360_checked` and writes the summary tables; the lines checked.
+    /// Closes the line tables and writes the summary tables; the lines checked.
     fn finish(self) -> i64 {
-        self.checked.finish();
+        self.tables.accepted.finish();
+        self.tables.refused.finish();
         write_summary(&self.summary, self.creator);
         self.lines
     }
@@ -287,9 +296,10 @@ impl CheckingPass {
 
 /// The checking pass of an Online Retail load (SPEC.md §3), in Rust: reads
 /// the staged lines in line order and fills the session's work tables
-/// `pg_temp.c360_checked` (a row per line) and `c360_checked_orders`,
-/// `_customers` and `_products` (a row per order, customer and product),
-/// which `_ingest_online_retail` creates first; never another table.
+/// `pg_temp.c360_checked_lines` and `c360_refused_lines` (a row per line)
+/// and `c360_checked_orders`, `_customers` and `_products` (a row per order,
+/// customer and product), which `_ingest_online_retail` creates first; never
+/// another table.
 /// Returns the lines checked.
 #[pg_extern(volatile, parallel_unsafe)]
 #[search_path(pg_catalog, pg_temp)]

@@ -67,6 +67,13 @@ SELECT rows_read FROM c360.load_csv('online_retail', :'mixed', header => false);
 SELECT source, status FROM c360.load_log WHERE status <> 'ingested';
 SELECT source, rows_read, rows_accepted FROM c360.ingest();
 
+-- Two staged Online Retail loads in one ingest() (each builds its own work
+-- tables): the second repeats the first, all duplicates.
+SELECT rows_read FROM c360.import_csv('online_retail', :'mixed', header => false);
+SELECT rows_read FROM c360.import_csv('online_retail', :'mixed', header => false);
+SELECT source, rows_read, rows_accepted, rows_rejected, rows_duplicate FROM c360.ingest();
+SELECT * FROM fact_orders_differences;
+
 -- Bad arguments are refused before anything is written.
 SELECT count(*) AS loads_before FROM c360.load_log \gset
 SELECT * FROM c360.load_csv('invoices', :'file');
