@@ -157,7 +157,7 @@ fn require_server_file_access(path: &str) {
         raise(
             PgSqlErrorCode::ERRCODE_INSUFFICIENT_PRIVILEGE,
             "permission denied to read server files",
-            format!("import_csv reads \"{path}\" on the database server, which needs superuser or membership in pg_read_server_files."),
+            format!("c360 reads \"{path}\" on the database server, which needs superuser or membership in pg_read_server_files."),
             Some("Ask a DBA for pg_read_server_files, or load the file client-side with \\copy c360.<source>_csv FROM 'file.csv' CSV HEADER."),
         );
     }
@@ -309,7 +309,7 @@ fn spi_failed(what: &str, e: pgrx::spi::SpiError) -> ! {
     raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("c360 import failed while {what}"), e.to_string(), None)
 }
 
-/// The reader's options from import_csv's arguments.
+/// The reader's options from the arguments of import_csv and load_csv.
 fn csv_options(delimiter: &str, quote: &str, encoding: &str) -> CsvOptions {
     let single_byte = |what: &str, v: &str| -> u8 {
         match v.as_bytes() {
@@ -329,7 +329,7 @@ fn csv_options(delimiter: &str, quote: &str, encoding: &str) -> CsvOptions {
             raise(
                 PgSqlErrorCode::ERRCODE_INVALID_PARAMETER_VALUE,
                 format!("unsupported encoding \"{encoding}\""),
-                "import_csv reads UTF8 and LATIN1 files.",
+                "c360 reads UTF8 and LATIN1 files.",
                 Some("Convert the file to UTF-8 (iconv -t UTF-8) or pass encoding => 'LATIN1'."),
             )
         }),
