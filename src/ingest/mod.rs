@@ -348,11 +348,11 @@ fn register_load(source: &str, path: &str) -> i64 {
     .unwrap_or_else(|| raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, "could not register the load", path, None))
 }
 
-/// Reads every record of the server file `path` (after checking the
-/// caller may) into `sink`: the header, when there is one (`header`: NULL
-/// detects it), maps the file's fields onto `columns`; records with another
-/// field count, blank lines and malformed records are refused. Returns the
-/// records read, header excluded.
+/// Reads every record of the server file `path` into `sink` (the caller
+/// has checked it may read server files): the header, when there is one
+/// (`header`: NULL detects it), maps the file's fields onto `columns`;
+/// records with another field count, blank lines and malformed records are
+/// refused. Returns the records read, header excluded.
 fn read_csv_file(path: &str, source: &str, columns: &[String], header: Option<bool>, opts: CsvOptions, sink: &mut impl RecordSink) -> i64 {
     let file = std::fs::File::open(path).unwrap_or_else(|e| {
         raise(

@@ -13,7 +13,7 @@
 //! round trip through COPY cost more than the checks themselves.
 use super::online_retail::{self, AcceptedLine, LoadChecker, LoadSummary};
 use super::temp_rows::{self, TempRows, TypeInput};
-use super::{csv_options, read_csv_file, register_load, require_server_file_access, RecordSink, RefusedRecords};
+use super::{csv_options, read_csv_file, register_load, require_server_file_access, RecordSink, RefusedRecords, BATCH_ROWS};
 use crate::numeric_datum::{fixed_to_numeric, numeric_fixed};
 use crate::sql_errors::raise;
 use pgrx::pg_sys::{self, Datum};
@@ -328,7 +328,7 @@ impl RecordSink for FileLines {
 
     fn refuse(&mut self, line: u64, reason: &str, message: String, raw_text: Option<String>, raw_fields: Option<&[String]>) {
         self.refused.push(line, reason, message, raw_text, raw_fields);
-        if self.refused.pending() >= BATCH_LINES {
+        if self.refused.pending() >= BATCH_ROWS {
             let (refused, load_id) = (&mut self.refused, self.load_id);
             self.pass.in_line_memory(|| refused.write(load_id));
         }
