@@ -283,10 +283,10 @@ BEGIN
     PERFORM c360._online_retail_work_tables();
     PERFORM c360._check_online_retail_load(p_load);
   END IF;
-  -- a temp table has no statistics: plans would assume ~1,000 rows
-  ANALYZE pg_temp.c360_checked_lines;
-  ANALYZE pg_temp.c360_refused_lines;
-  ANALYZE pg_temp.c360_checked_orders;
+  -- The work tables are not analyzed up front (0.34 s of a 2.7 s load at
+  -- 1x): the planner sizes a never-analyzed table from its pages, enough for
+  -- the joins below, whose typed side has its own statistics and keys. The
+  -- lines are analyzed when the load repeats known orders (below).
 
   WITH up AS (
     INSERT INTO c360.customers AS t (customer_id, country, load_id)
@@ -331,6 +331,12 @@ BEGIN
     ON CONFLICT DO NOTHING)
   SELECT count(*) INTO new_orders FROM inserted;
   PERFORM c360._end_bulk_write(restore_orders);
+  IF new_orders < load_orders THEN
+    -- lines that may update known ones: without statistics the update
+    -- below merge-joins (2.5x slower than the hash join it takes with them
+    -- when a whole file is loaded again)
+    ANALYZE pg_temp.c360_checked_lines (order_item_id);
+  END IF;
 
   -- Update the lines that changed, then insert the new ones (ON CONFLICT's
   -- speculative insertion costs more, and would need the primary key a bulk
