@@ -133,6 +133,11 @@ enum Scan {
 }
 
 impl<R: Read> CsvReader<R> {
+    /// How the file's bytes are read as text.
+    pub fn encoding(&self) -> Encoding {
+        self.opts.encoding
+    }
+
     pub fn new(input: R, opts: CsvOptions) -> Self {
         CsvReader { input, opts, buf: Vec::with_capacity(CHUNK), pos: 0, eof: false, line: 1, started: false }
     }

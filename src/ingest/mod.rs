@@ -17,12 +17,14 @@ mod copy_in;
 pub mod csv_reader;
 pub mod online_retail;
 mod online_retail_load;
+pub mod record_stream;
 mod temp_rows;
 pub mod values;
 
 use crate::sql_errors::raise;
 use copy_in::{copy_into, CopyRows};
-use csv_reader::{CsvOptions, CsvReader, Encoding, Item};
+use csv_reader::{CsvOptions, CsvReader, Encoding};
+use record_stream::{Event, Message, Prepare, RecordFields, Stop};
 use pgrx::PgMemoryContexts;
 use pgrx::prelude::*;
 use values::{Kind, Refusal};
@@ -93,11 +95,6 @@ fn normalize_customer_id(raw: &str) -> &str {
     online_retail::normalize_customer_id(raw)
 }
 
-/// Lower-cased letters and digits only: "InvoiceNo" and "invoice_no" match.
-fn header_key(name: &str) -> String {
-    name.chars().filter(char::is_ascii_alphanumeric).map(|c| c.to_ascii_lowercase()).collect()
-}
-
 /// The staging table of `source` and its CSV columns, from the catalog: the
 /// SQL schema is the single definition of each source's shape.
 fn staging_columns(source: &str) -> (pg_sys::Oid, Vec<String>) {
@@ -163,19 +160,6 @@ fn require_server_file_access(path: &str) {
     }
 }
 
-/// Where each file column goes: `slots[i]` is the staging column index of
-/// file field `i`.
-fn map_header(fields: &[String], columns: &[String]) -> Option<Vec<usize>> {
-    let keys: Vec<String> = columns.iter().map(|c| header_key(c)).collect();
-    let slots: Option<Vec<usize>> =
-        fields.iter().map(|f| keys.iter().position(|k| *k == header_key(f))).collect();
-    let slots = slots?;
-    let mut seen = slots.clone();
-    seen.sort_unstable();
-    seen.dedup();
-    (seen.len() == columns.len() && slots.len() == columns.len()).then_some(slots)
-}
-
 /// Rows per COPY (and per rejects insert): bounds the memory of a batch.
 const BATCH_ROWS: usize = 50_000;
 
@@ -231,11 +215,11 @@ impl RefusedRecords {
     }
 }
 
-/// Where the records of a CSV file go, one by one.
-trait RecordSink {
-    /// A well-formed record with the source's field count; `fields[i]`
-    /// belongs in column `slots[i]`.
-    fn record(&mut self, line: u64, fields: &[String], slots: &[usize]);
+/// Where the records of a CSV file go, one by one, on the backend's thread.
+trait RecordSink<P> {
+    /// A well-formed record with the source's field count, fields in column
+    /// order, and what the reader thread prepared from it.
+    fn record(&mut self, line: u64, fields: RecordFields, prepared: P);
     /// A record refused before any rule: its reason, message and raw text
     /// or fields.
     fn refuse(&mut self, line: u64, reason: &str, message: String, raw_text: Option<String>, raw_fields: Option<&[String]>);
@@ -285,13 +269,9 @@ impl Stager {
     }
 }
 
-impl RecordSink for Stager {
-    fn record(&mut self, line: u64, fields: &[String], slots: &[usize]) {
-        let mut row: Vec<&str> = vec![""; fields.len()];
-        for (field, &slot) in fields.iter().zip(slots) {
-            row[slot] = field;
-        }
-        self.rows.push(self.load_id, line as i64, row.into_iter());
+impl RecordSink<()> for Stager {
+    fn record(&mut self, line: u64, fields: RecordFields, _: ()) {
+        self.rows.push(self.load_id, line as i64, fields.iter());
         if self.rows.rows() >= BATCH_ROWS {
             self.flush();
         }
@@ -353,7 +333,18 @@ fn register_load(source: &str, path: &str) -> i64 {
 /// (`header`: NULL detects it), maps the file's fields onto `columns`;
 /// records with another field count, blank lines and malformed records are
 /// refused. Returns the records read, header excluded.
-fn read_csv_file(path: &str, source: &str, columns: &[String], header: Option<bool>, opts: CsvOptions, sink: &mut impl RecordSink) -> i64 {
+///
+/// The file is read, split and `prepare`d on a helper thread
+/// ([`record_stream`]) while this one hands the records to `sink`.
+fn read_csv_file<P: Prepare>(
+    path: &str,
+    source: &str,
+    columns: &[String],
+    header: Option<bool>,
+    opts: CsvOptions,
+    prepare: P,
+    sink: &mut impl RecordSink<P::Prepared>,
+) -> i64 {
     let file = std::fs::File::open(path).unwrap_or_else(|e| {
         raise(
             PgSqlErrorCode::ERRCODE_UNDEFINED_FILE,
@@ -362,52 +353,101 @@ fn read_csv_file(path: &str, source: &str, columns: &[String], header: Option<bo
             Some("The path is read by the database server process; use \\copy to load a file from the client machine."),
         )
     });
-    let encoding = opts.encoding;
-    let mut reader = CsvReader::new(std::io::BufReader::with_capacity(1 << 20, file), opts);
-    let identity: Vec<usize> = (0..columns.len()).collect();
-    let mut slots: Option<Vec<usize>> = None;
-    let mut read: i64 = 0;
+    let reader = CsvReader::new(std::io::BufReader::with_capacity(1 << 20, file), opts);
+    let thread_columns = columns.to_vec();
+    let stream = ReaderThread::spawn(move |out| record_stream::stream_records(reader, &thread_columns, header, prepare, &out));
     loop {
-        let item = reader.next_item().unwrap_or_else(|e| {
-            raise(PgSqlErrorCode::ERRCODE_IO_ERROR, format!("could not read file \"{path}\""), e.to_string(), None)
-        });
-        let Some(item) = item else { break };
-        match item {
-            Item::Malformed(m) => {
-                read += 1;
-                sink.refuse(m.line, m.problem.code(), m.problem.message(encoding), Some(m.raw), None);
-            }
-            Item::Record(r) => {
-                if slots.is_none() {
-                    let mapped = map_header(&r.fields, columns);
-                    match (header, mapped) {
-                        (Some(false), _) | (None, None) => slots = Some(identity.clone()),
-                        (_, Some(m)) => {
-                            slots = Some(m);
-                            continue;
+        match stream.next() {
+            Message::Records(mut batch) => {
+                let events = std::mem::take(&mut batch.events);
+                let mut fields = batch.fields(columns.len());
+                for event in events {
+                    match event {
+                        Event::Record { line, prepared } => {
+                            let record = fields.next().expect("the fields of each record");
+                            sink.record(line, record, prepared)
                         }
-                        (Some(true), None) => raise(
-                            PgSqlErrorCode::ERRCODE_BAD_COPY_FILE_FORMAT,
-                            format!("header of file \"{path}\" does not match source \"{source}\""),
-                            format!("expected the columns {}; line {} has {}", columns.join(", "), r.line, r.fields.join(", ")),
-                            Some("Rename the header's columns, or pass header => false to read the fields by position."),
-                        ),
+                        Event::Refused { line, reason, message, raw_text, raw_fields } => {
+                            sink.refuse(line, reason, message, raw_text, raw_fields.as_deref())
+                        }
                     }
                 }
-                read += 1;
-                let map = slots.as_deref().unwrap_or(&identity);
-                if r.fields.len() == 1 && r.fields[0].is_empty() && columns.len() > 1 {
-                    sink.refuse(r.line, "blank_line", "the line is empty".into(), Some(String::new()), None);
-                } else if r.fields.len() != columns.len() {
-                    let msg = format!("expected {} fields ({}), found {}", columns.len(), columns.join(", "), r.fields.len());
-                    sink.refuse(r.line, "wrong_field_count", msg, None, Some(&r.fields));
-                } else {
-                    sink.record(r.line, &r.fields, map);
-                }
+            }
+            Message::End(Ok(read)) => return read,
+            Message::End(Err(Stop::Read(e))) => {
+                raise(PgSqlErrorCode::ERRCODE_IO_ERROR, format!("could not read file \"{path}\""), e, None)
+            }
+            Message::End(Err(Stop::HeaderMismatch { line, fields })) => raise(
+                PgSqlErrorCode::ERRCODE_BAD_COPY_FILE_FORMAT,
+                format!("header of file \"{path}\" does not match source \"{source}\""),
+                format!("expected the columns {}; line {line} has {}", columns.join(", "), fields.join(", ")),
+                Some("Rename the header's columns, or pass header => false to read the fields by position."),
+            ),
+        }
+    }
+}
+
+/// The helper thread of [`read_csv_file`] and the receiving end of its
+/// events. Dropping it (also when the backend unwinds from an error) closes
+/// the channel, which stops the thread at its next send, and waits for it.
+struct ReaderThread<T> {
+    events: Option<std::sync::mpsc::Receiver<Message<T>>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// Messages in flight: bounds the memory the reader thread can run ahead by.
+const MESSAGES_AHEAD: usize = 8;
+
+impl<T: Send + 'static> ReaderThread<T> {
+    fn spawn(work: impl FnOnce(std::sync::mpsc::SyncSender<Message<T>>) + Send + 'static) -> Self {
+        let (out, events) = std::sync::mpsc::sync_channel(MESSAGES_AHEAD);
+        // The thread starts with every signal blocked, so that the kernel
+        // delivers the backend's signals (cancel, terminate) to this thread,
+        // whose handlers PostgreSQL expects to run there.
+        // SAFETY: plain sigset manipulation; the old mask is restored on this
+        // thread right after the spawn, which copies the blocked one.
+        let thread = unsafe {
+            let mut all: libc::sigset_t = std::mem::zeroed();
+            let mut old: libc::sigset_t = std::mem::zeroed();
+            libc::sigfillset(&mut all);
+            libc::pthread_sigmask(libc::SIG_BLOCK, &all, &mut old);
+            let thread = std::thread::Builder::new().name("c360 csv reader".into()).spawn(move || work(out));
+            libc::pthread_sigmask(libc::SIG_SETMASK, &old, std::ptr::null_mut());
+            thread
+        };
+        let thread = thread.unwrap_or_else(|e| {
+            raise(PgSqlErrorCode::ERRCODE_INSUFFICIENT_RESOURCES, "c360 could not start its CSV reader thread", e.to_string(), None)
+        });
+        ReaderThread { events: Some(events), thread: Some(thread) }
+    }
+
+    /// The next message, honouring query cancel while waiting for it.
+    fn next(&self) -> Message<T> {
+        use std::sync::mpsc::RecvTimeoutError;
+        let events = self.events.as_ref().expect("open until dropped");
+        loop {
+            check_for_interrupts!();
+            match events.recv_timeout(std::time::Duration::from_millis(100)) {
+                Ok(message) => return message,
+                Err(RecvTimeoutError::Timeout) => {}
+                Err(RecvTimeoutError::Disconnected) => raise(
+                    PgSqlErrorCode::ERRCODE_INTERNAL_ERROR,
+                    "c360's CSV reader thread stopped before the end of the file",
+                    "The thread panicked; the server log has its message.",
+                    None,
+                ),
             }
         }
     }
-    read
+}
+
+impl<T> Drop for ReaderThread<T> {
+    fn drop(&mut self) {
+        drop(self.events.take());
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
 }
 
 /// Reads a CSV file on the database server into the staging table of
@@ -436,7 +476,7 @@ fn import_csv(
     let opts = csv_options(delimiter, quote, encoding);
     let load_id = register_load(source, path);
     let mut stager = Stager::new(load_id, table, &columns);
-    let read = read_csv_file(path, source, &columns, header, opts, &mut stager);
+    let read = read_csv_file(path, source, &columns, header, opts, (), &mut stager);
     stager.flush();
     let rejected = stager.refused.written;
     Spi::run_with_args(
@@ -445,20 +485,4 @@ fn import_csv(
     )
     .unwrap_or_else(|e| spi_failed("updating the load log", e));
     TableIterator::once((load_id, read, read - rejected, rejected))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn header_matching_ignores_case_punctuation_and_order() {
-        let cols: Vec<String> = ["invoiceno", "stockcode", "customerid"].iter().map(|s| s.to_string()).collect();
-        let f = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
-        assert_eq!(map_header(&f(&["InvoiceNo", "StockCode", "CustomerID"]), &cols), Some(vec![0, 1, 2]));
-        assert_eq!(map_header(&f(&["customer_id", "invoice_no", "stock_code"]), &cols), Some(vec![2, 0, 1]));
-        assert_eq!(map_header(&f(&["536365", "85123A", "17850.0"]), &cols), None);
-        assert_eq!(map_header(&f(&["InvoiceNo", "InvoiceNo", "CustomerID"]), &cols), None);
-        assert_eq!(map_header(&f(&["InvoiceNo", "StockCode"]), &cols), None);
-    }
 }

@@ -127,29 +127,55 @@ fn quote_literal(v: &str) -> String {
     out
 }
 
-/// The values an accepted line stores, as text for the typed columns.
+/// The values an accepted line stores, as text for the typed columns: `S`
+/// is `&str` ([`Accepted`]), or where the text lies in the line's fields
+/// when the line is checked on another thread than the one storing it.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Accepted<'a> {
-    pub customer_id: &'a str,
-    pub product_id: &'a str,
-    pub description: Option<&'a str>,
+pub struct AcceptedOf<S> {
+    pub customer_id: S,
+    pub product_id: S,
+    pub description: Option<S>,
     /// as `classify` parsed it
     pub quantity: i32,
-    pub unit_price: &'a str,
-    pub order_timestamp: &'a str,
+    pub unit_price: S,
+    pub order_timestamp: S,
     /// the written date (the checker accepted `YYYY-MM-DD[ time[offset]]`)
-    pub order_date: &'a str,
-    pub country: Option<&'a str>,
+    pub order_date: S,
+    pub country: Option<S>,
 }
 
-/// One line after the checking pass.
+pub type Accepted<'a> = AcceptedOf<&'a str>;
+
+/// One line after the checking pass (`S` as for [`AcceptedOf`]).
 #[derive(Debug, PartialEq, Eq)]
-pub struct Checked<'a> {
-    pub order_id: Option<&'a str>,
+pub struct CheckedOf<S> {
+    pub order_id: Option<S>,
     /// 1-based position within its invoice in file order, counting every
     /// line (refused ones too) so that keys never shift with the rules
     pub position: i64,
-    pub outcome: Result<Accepted<'a>, Refusal>,
+    pub outcome: Result<AcceptedOf<S>, Refusal>,
+}
+
+pub type Checked<'a> = CheckedOf<&'a str>;
+
+impl<S> CheckedOf<S> {
+    /// The same line with each text `s` replaced by `f(s)`.
+    pub fn map<T>(self, mut f: impl FnMut(S) -> T) -> CheckedOf<T> {
+        CheckedOf {
+            order_id: self.order_id.map(&mut f),
+            position: self.position,
+            outcome: self.outcome.map(|a| AcceptedOf {
+                customer_id: f(a.customer_id),
+                product_id: f(a.product_id),
+                description: a.description.map(&mut f),
+                quantity: a.quantity,
+                unit_price: f(a.unit_price),
+                order_timestamp: f(a.order_timestamp),
+                order_date: f(a.order_date),
+                country: a.country.map(&mut f),
+            }),
+        }
+    }
 }
 
 impl Checked<'_> {

@@ -11,7 +11,8 @@
 //!
 //! Rows are formed as tuples and heap-inserted ([`temp_rows`]): a text
 //! round trip through COPY cost more than the checks themselves.
-use super::online_retail::{self, AcceptedLine, LoadChecker, LoadSummary};
+use super::online_retail::{self, AcceptedLine, Checked, CheckedOf, LoadChecker, LoadSummary};
+use super::record_stream::{FieldText, Prepare, RecordFields};
 use super::temp_rows::{self, TempRows, TypeInput};
 use super::{csv_options, read_csv_file, register_load, require_server_file_access, RecordSink, RefusedRecords, BATCH_ROWS};
 use crate::numeric_datum::{fixed_to_numeric, numeric_fixed};
@@ -142,19 +143,22 @@ struct LineTables {
     refused: TempRows,
 }
 
-/// Checks one line and writes its row of `c360_checked_lines` (adding it to
-/// the summary) or of `c360_refused_lines`.
-fn check_line(
-    checker: &mut LoadChecker,
+/// The raw fields of a line in [`ONLINE_RETAIL_COLUMNS`] order, as the rules read them.
+fn line_of<'a>(raw: &[Option<&'a str>; 8]) -> online_retail::Line<'a> {
+    let [invoice_no, stock_code, description, quantity, invoice_date, unit_price, customer_id, country] = *raw;
+    online_retail::Line { invoice_no, stock_code, quantity, invoice_date, unit_price, customer_id, description, country }
+}
+
+/// Writes a checked line's row of `c360_checked_lines` (adding it to the
+/// summary) or of `c360_refused_lines`.
+fn write_line(
     summary: &mut LoadSummary,
     inputs: &mut Inputs,
     tables: &mut LineTables,
     line_no: i64,
     raw: &[Option<&str>; 8],
+    line: Checked,
 ) {
-    let [invoice_no, stock_code, description, quantity, invoice_date, unit_price, customer_id, country] = *raw;
-    let line = online_retail::Line { invoice_no, stock_code, quantity, invoice_date, unit_price, customer_id, description, country };
-    let line = checker.check(&line);
     match &line.outcome {
         Ok(a) => {
             // an accepted line has an invoice (classify refuses others)
@@ -236,7 +240,6 @@ fn write_summary(summary: &LoadSummary, creator: &str) {
 /// The pass over one load's lines, in line order: each line checked and
 /// written to its work table, the accepted ones summarized.
 struct CheckingPass {
-    checker: LoadChecker,
     summary: LoadSummary,
     inputs: Inputs,
     tables: LineTables,
@@ -250,7 +253,6 @@ struct CheckingPass {
 impl CheckingPass {
     fn open(creator: &'static str) -> Self {
         CheckingPass {
-            checker: LoadChecker::default(),
             summary: LoadSummary::default(),
             inputs: Inputs {
                 numeric: TypeInput::new(pg_sys::NUMERICOID),
@@ -267,11 +269,12 @@ impl CheckingPass {
         }
     }
 
-    fn line(&mut self, line_no: i64, raw: &[Option<&str>; 8]) {
-        let CheckingPass { checker, summary, inputs, tables, line_memory, .. } = self;
+    /// Writes one line, checked by a [`LoadChecker`] fed every line in order.
+    fn line(&mut self, line_no: i64, raw: &[Option<&str>; 8], checked: Checked) {
+        let CheckingPass { summary, inputs, tables, line_memory, .. } = self;
         // SAFETY: nothing allocated in the context outlives the line (the
         // tuple is copied into its page; cached datums are by value).
-        unsafe { line_memory.switch_to(|_| check_line(checker, summary, inputs, tables, line_no, raw)) };
+        unsafe { line_memory.switch_to(|_| write_line(summary, inputs, tables, line_no, raw, checked)) };
         self.lines += 1;
         if self.lines as usize % BATCH_LINES == 0 {
             // SAFETY: as above: nothing of the context is referenced any more.
@@ -305,25 +308,35 @@ impl CheckingPass {
 #[search_path(pg_catalog, pg_temp)]
 fn _check_online_retail_load(load_id: i64) -> i64 {
     let mut pass = CheckingPass::open(STAGED_CREATOR);
-    read_staged_lines(load_id, |line_no, raw| pass.line(line_no, raw));
+    let mut checker = LoadChecker::default();
+    read_staged_lines(load_id, |line_no, raw| pass.line(line_no, raw, checker.check(&line_of(raw))));
     pass.finish()
 }
 
-/// A file's records fed to the checking pass; refused records go straight
-/// to `c360.rejects`, as `import_csv` records them.
+/// The rules, run on the reader thread as the file is read (they need no
+/// PostgreSQL call): each record's outcome, its texts located in its fields.
+struct FileChecker(LoadChecker);
+
+impl Prepare for FileChecker {
+    type Prepared = CheckedOf<FieldText>;
+    fn prepare(&mut self, fields: &[String]) -> CheckedOf<FieldText> {
+        let raw: [Option<&str>; 8] = std::array::from_fn(|i| fields.get(i).map(String::as_str));
+        self.0.check(&line_of(&raw)).map(|text| FieldText::locate(fields, text))
+    }
+}
+
+/// A file's checked records fed to the rest of the checking pass; refused
+/// records go straight to `c360.rejects`, as `import_csv` records them.
 struct FileLines {
     load_id: i64,
     pass: CheckingPass,
     refused: RefusedRecords,
 }
 
-impl RecordSink for FileLines {
-    fn record(&mut self, line: u64, fields: &[String], slots: &[usize]) {
-        let mut raw: [Option<&str>; 8] = [None; 8];
-        for (field, &slot) in fields.iter().zip(slots) {
-            raw[slot] = Some(field);
-        }
-        self.pass.line(line as i64, &raw);
+impl RecordSink<CheckedOf<FieldText>> for FileLines {
+    fn record(&mut self, line: u64, fields: RecordFields, checked: CheckedOf<FieldText>) {
+        let raw: [Option<&str>; 8] = std::array::from_fn(|i| Some(fields.get(i)));
+        self.pass.line(line as i64, &raw, checked.map(|text| text.resolve(&fields)));
     }
 
     fn refuse(&mut self, line: u64, reason: &str, message: String, raw_text: Option<String>, raw_fields: Option<&[String]>) {
@@ -350,7 +363,7 @@ fn _check_online_retail_file(path: &str, header: Option<bool>, delimiter: &str, 
     let columns: Vec<String> = ONLINE_RETAIL_COLUMNS.iter().map(|c| c.to_string()).collect();
     let load_id = register_load("online_retail", path);
     let mut lines = FileLines { load_id, pass: CheckingPass::open(FILE_CREATOR), refused: RefusedRecords::default() };
-    let read = read_csv_file(path, "online_retail", &columns, header, opts, &mut lines);
+    let read = read_csv_file(path, "online_retail", &columns, header, opts, FileChecker(LoadChecker::default()), &mut lines);
     let FileLines { pass, mut refused, .. } = lines;
     refused.write(load_id);
     pass.finish();

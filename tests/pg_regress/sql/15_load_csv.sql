@@ -74,6 +74,24 @@ SELECT rows_read FROM c360.import_csv('online_retail', :'mixed', header => false
 SELECT source, rows_read, rows_accepted, rows_rejected, rows_duplicate FROM c360.ingest();
 SELECT * FROM fact_orders_differences;
 
+-- A cancelled load (here by statement_timeout, usually while the file is
+-- still being read on c360's reader thread) leaves nothing behind, and the
+-- session loads again.
+SELECT current_setting('data_directory') || '/c360_load_csv_large.csv' AS large \gset
+COPY (SELECT 700000 + i / 4, 'P' || i % 50, 'ITEM', '2', '2011-03-01 09:00:00', '1.25', (20000 + i % 900)::text || '.0', 'Singapore'
+      FROM generate_series(1, 400000) i) TO :'large' WITH (FORMAT csv, HEADER true);
+SELECT count(*) AS loads_before, (SELECT count(*) FROM c360.order_items) AS lines_before FROM c360.load_log \gset
+SET statement_timeout = '150ms';
+\set VERBOSITY terse
+SELECT * FROM c360.load_csv('online_retail', :'large');
+SELECT * FROM c360.import_csv('online_retail', :'large');
+\set VERBOSITY default
+RESET statement_timeout;
+SELECT count(*) - :loads_before AS loads_added, (SELECT count(*) FROM c360.order_items) - :lines_before AS lines_added,
+       (SELECT count(*) FROM c360.stage_online_retail) AS staged
+FROM c360.load_log;
+SELECT rows_read, rows_accepted, rows_rejected FROM c360.load_csv('online_retail', :'mixed', header => false);
+
 -- Bad arguments are refused before anything is written.
 SELECT count(*) AS loads_before FROM c360.load_log \gset
 SELECT * FROM c360.load_csv('invoices', :'file');
