@@ -267,6 +267,11 @@ BEGIN
   ) ON COMMIT DROP;
   CREATE TEMP TABLE c360_checked_customers (customer_id text, country text) ON COMMIT DROP;
   CREATE TEMP TABLE c360_checked_products (product_id text, description text) ON COMMIT DROP;
+  -- one row: the lines accepted and refused, and how many of each the pass
+  -- stored straight into c360.order_items and c360.rejects (a first load
+  -- through load_csv) rather than into the line tables above
+  CREATE TEMP TABLE c360_checked_counts (accepted bigint, refused bigint, accepted_stored bigint, refused_stored bigint)
+    ON COMMIT DROP;
 END
 $$;
 
@@ -357,6 +362,8 @@ BEGIN
   FROM pg_temp.c360_checked_lines c
   WHERE NOT EXISTS (SELECT 1 FROM c360.order_items t WHERE t.order_item_id = c.order_item_id);
   GET DIAGNOSTICS inserted = ROW_COUNT;
+  -- lines the pass stored in order_items itself are new lines too
+  inserted := inserted + (SELECT accepted_stored FROM pg_temp.c360_checked_counts);
   IF inserted > 0 AND new_orders < load_orders THEN
     -- New lines belong to the load's orders: their facts are rebuilt (all
     -- of them, a superset when the load also repeats unchanged orders; the
@@ -660,6 +667,7 @@ DECLARE
   staged_rows boolean;
   bulk_table regclass;
   staged bigint;
+  stored_rejects bigint;
   restore_bulk text[];
 BEGIN
   SELECT g.load_id, g.source INTO l FROM c360.load_log g WHERE g.load_id = p_load;
@@ -681,10 +689,16 @@ BEGIN
   IF bulk_table IS NOT NULL THEN
     PERFORM c360._end_bulk_write(restore_bulk);
   END IF;
-  SELECT count(*) FILTER (WHERE problem IS NULL), count(*) FILTER (WHERE problem IS NOT NULL)
-  INTO accepted, rejected_now FROM pg_temp.c360_checked;
-  restore_bulk := c360._begin_bulk_write('c360.rejects', rejected_now);
-  rejected_now := c360._reject_checked_rows(l.load_id, l.source);
+  IF to_regclass('pg_temp.c360_checked_counts') IS NOT NULL THEN
+    -- counted by the checking pass (Online Retail), which may have stored
+    -- refused lines as rejects itself
+    SELECT c.accepted, c.refused, c.refused_stored INTO accepted, rejected_now, stored_rejects FROM pg_temp.c360_checked_counts c;
+  ELSE
+    SELECT count(*) FILTER (WHERE problem IS NULL), count(*) FILTER (WHERE problem IS NOT NULL), 0
+    INTO accepted, rejected_now, stored_rejects FROM pg_temp.c360_checked;
+  END IF;
+  restore_bulk := c360._begin_bulk_write('c360.rejects', rejected_now - stored_rejects);
+  rejected_now := stored_rejects + c360._reject_checked_rows(l.load_id, l.source);
   PERFORM c360._end_bulk_write(restore_bulk);
   PERFORM c360._refresh_touched_facts();
   DROP TABLE pg_temp.c360_touched;
@@ -692,7 +706,7 @@ BEGIN
   -- load of the same ingest creates them again)
   IF (SELECT c.relkind FROM pg_class c WHERE c.oid = 'pg_temp.c360_checked'::regclass) = 'v' THEN
     DROP VIEW pg_temp.c360_checked;
-    DROP TABLE pg_temp.c360_checked_lines, pg_temp.c360_refused_lines;
+    DROP TABLE pg_temp.c360_checked_lines, pg_temp.c360_refused_lines, pg_temp.c360_checked_counts;
   ELSE
     DROP TABLE pg_temp.c360_checked;
   END IF;
@@ -764,15 +778,37 @@ AS $$
 DECLARE
   old_tz text := c360._begin_ingest();
   this_load bigint;
+  estimated_lines bigint;
+  restore_lines text[];
+  restore_rejects text[];
+  lines_direct boolean;
 BEGIN
   IF load_csv.source = 'online_retail' THEN
     PERFORM c360._online_retail_work_tables();
-    this_load := c360._check_online_retail_file(path, header, delimiter, quote, encoding);
+    -- A first load (no order lines yet) large enough for the bulk path
+    -- (_begin_bulk_write: its keys dropped now, rebuilt and validated at
+    -- the end) has its accepted lines and its refused ones stored straight
+    -- into order_items and rejects by the checking pass, with no work table
+    -- in between. Every line key is then new: none can collide with a
+    -- stored one. (The load's size is estimated from the file's: at least
+    -- 64 bytes a line.)
+    IF NOT EXISTS (SELECT 1 FROM c360.order_items) THEN
+      estimated_lines := c360._server_file_size(path) / 64;
+      restore_lines := c360._begin_bulk_write('c360.order_items', estimated_lines);
+      IF restore_lines IS NOT NULL THEN
+        restore_rejects := c360._begin_bulk_write('c360.rejects', estimated_lines);
+      END IF;
+    END IF;
+    -- (order_items is still empty, now that the bulk path holds its lock)
+    lines_direct := restore_lines IS NOT NULL AND NOT EXISTS (SELECT 1 FROM c360.order_items);
+    this_load := c360._check_online_retail_file(path, header, delimiter, quote, encoding, lines_direct, restore_rejects IS NOT NULL);
     PERFORM set_config('c360.checked_load', this_load::text, true);
   ELSE
     SELECT i.load_id INTO this_load FROM c360.import_csv(load_csv.source, path, header, delimiter, quote, encoding) i;
   END IF;
   RETURN QUERY SELECT i.load_id, i.rows_read, i.rows_accepted, i.rows_rejected, i.rows_duplicate FROM c360._ingest_load(this_load) i;
+  PERFORM c360._end_bulk_write(restore_rejects);
+  PERFORM c360._end_bulk_write(restore_lines);
   PERFORM set_config('c360.checked_load', '', true);
   PERFORM c360._end_ingest(old_tz);
 END

@@ -19,6 +19,7 @@ pub mod online_retail;
 mod online_retail_load;
 pub mod record_stream;
 mod temp_rows;
+mod typed_rows;
 pub mod values;
 
 use crate::sql_errors::raise;
@@ -41,6 +42,7 @@ extension_sql_file!(
         normalize_customer_id,
         _check_online_retail_load,
         _check_online_retail_file,
+        _server_file_size,
         import_csv
     ]
 );
@@ -289,6 +291,25 @@ fn spi_failed(what: &str, e: pgrx::spi::SpiError) -> ! {
     raise(PgSqlErrorCode::ERRCODE_INTERNAL_ERROR, format!("c360 import failed while {what}"), e.to_string(), None)
 }
 
+fn could_not_open(path: &str, e: std::io::Error) -> ! {
+    raise(
+        PgSqlErrorCode::ERRCODE_UNDEFINED_FILE,
+        format!("could not open file \"{path}\" for reading"),
+        format!("{e}"),
+        Some("The path is read by the database server process; use \\copy to load a file from the client machine."),
+    )
+}
+
+/// The size in bytes of a file on the database server, for callers who may
+/// read server files: `load_csv` sizes a load by it before reading it.
+#[pg_extern(volatile, strict, parallel_restricted)]
+#[search_path(pg_catalog, pg_temp)]
+fn _server_file_size(path: &str) -> i64 {
+    require_server_file_access(path);
+    let size = std::fs::metadata(path).unwrap_or_else(|e| could_not_open(path, e)).len();
+    i64::try_from(size).unwrap_or(i64::MAX)
+}
+
 /// The reader's options from the arguments of import_csv and load_csv.
 fn csv_options(delimiter: &str, quote: &str, encoding: &str) -> CsvOptions {
     let single_byte = |what: &str, v: &str| -> u8 {
@@ -345,14 +366,7 @@ fn read_csv_file<P: Prepare>(
     prepare: P,
     sink: &mut impl RecordSink<P::Prepared>,
 ) -> i64 {
-    let file = std::fs::File::open(path).unwrap_or_else(|e| {
-        raise(
-            PgSqlErrorCode::ERRCODE_UNDEFINED_FILE,
-            format!("could not open file \"{path}\" for reading"),
-            format!("{e}"),
-            Some("The path is read by the database server process; use \\copy to load a file from the client machine."),
-        )
-    });
+    let file = std::fs::File::open(path).unwrap_or_else(|e| could_not_open(path, e));
     let reader = CsvReader::new(std::io::BufReader::with_capacity(1 << 20, file), opts);
     let thread_columns = columns.to_vec();
     let stream = ReaderThread::spawn(move |out| record_stream::stream_records(reader, &thread_columns, header, prepare, &out));

@@ -14,6 +14,7 @@
 use super::online_retail::{self, AcceptedLine, Checked, CheckedOf, LoadChecker, LoadSummary};
 use super::record_stream::{FieldText, Prepare, RecordFields};
 use super::temp_rows::{self, TempRows, TypeInput};
+use super::typed_rows::TypedRows;
 use super::{csv_options, read_csv_file, register_load, require_server_file_access, RecordSink, RefusedRecords, BATCH_ROWS};
 use crate::numeric_datum::{fixed_to_numeric, numeric_fixed};
 use crate::sql_errors::raise;
@@ -137,10 +138,153 @@ fn optional_text(value: Option<&str>) -> (Datum, bool) {
     value.map_or((Datum::from(0), true), |v| (temp_rows::text(v), false))
 }
 
-/// The work tables a line goes to.
+/// Columns of `c360.order_items`, which a first load's accepted lines go
+/// straight into (in the order of the values written).
+const ORDER_ITEMS_COLUMNS: [(&str, pg_sys::Oid); 6] = [
+    ("order_item_id", pg_sys::TEXTOID),
+    ("order_id", pg_sys::TEXTOID),
+    ("product_id", pg_sys::TEXTOID),
+    ("quantity", pg_sys::INT4OID),
+    ("unit_price", pg_sys::NUMERICOID),
+    ("load_id", pg_sys::INT8OID),
+];
+/// Columns of `c360.rejects`, which a bulk load's refused lines go straight into.
+const REJECTS_COLUMNS: [(&str, pg_sys::Oid); 8] = [
+    ("load_id", pg_sys::INT8OID),
+    ("source", pg_sys::TEXTOID),
+    ("line_no", pg_sys::INT8OID),
+    ("reason", pg_sys::TEXTOID),
+    ("message", pg_sys::TEXTOID),
+    ("raw_text", pg_sys::TEXTOID),
+    ("raw_values", pg_sys::JSONBOID),
+    ("rejected_at", pg_sys::TIMESTAMPTZOID),
+];
+
+/// Where accepted lines go: the work table, or `c360.order_items` itself.
+enum AcceptedRows {
+    Work(TempRows),
+    OrderItems { rows: TypedRows, load_id: i64 },
+}
+
+/// Where refused lines go: the work table, or `c360.rejects` itself.
+enum RefusedRows {
+    Work(TempRows),
+    Rejects { rows: TypedRows, load_id: i64 },
+}
+
+/// The tables a line goes to.
 struct LineTables {
-    accepted: TempRows,
-    refused: TempRows,
+    accepted: AcceptedRows,
+    refused: RefusedRows,
+    /// lines accepted and refused
+    counts: (i64, i64),
+}
+
+/// Which typed tables the pass of load `load_id` may write its lines into
+/// directly (`c360.load_csv` has begun their bulk path).
+pub struct DirectWrites {
+    pub load_id: i64,
+    pub order_items: bool,
+    pub rejects: bool,
+}
+
+impl LineTables {
+    fn open(creator: &str, direct: Option<&DirectWrites>) -> Self {
+        let typed = |wanted: bool, name: &str, columns: &[(&str, pg_sys::Oid)]| {
+            if wanted {
+                TypedRows::open(name, columns)
+            } else {
+                None
+            }
+        };
+        let accepted = match direct.and_then(|d| typed(d.order_items, "order_items", &ORDER_ITEMS_COLUMNS).map(|t| (t, d.load_id))) {
+            Some((rows, load_id)) => AcceptedRows::OrderItems { rows, load_id },
+            None => AcceptedRows::Work(TempRows::open("c360_checked_lines", &LINE_TYPES, creator)),
+        };
+        let refused = match direct.and_then(|d| typed(d.rejects, "rejects", &REJECTS_COLUMNS).map(|t| (t, d.load_id))) {
+            Some((rows, load_id)) => RefusedRows::Rejects { rows, load_id },
+            None => RefusedRows::Work(TempRows::open("c360_refused_lines", &REFUSED_TYPES, creator)),
+        };
+        LineTables { accepted, refused, counts: (0, 0) }
+    }
+
+    fn accepted(&mut self, line_no: i64, order_id: &str, order_item_id: &str, product_id: &str, quantity: i32, unit_price: Datum) {
+        self.counts.0 += 1;
+        match &mut self.accepted {
+            AcceptedRows::Work(t) => t.insert(
+                &mut [
+                    Datum::from(line_no),
+                    temp_rows::text(order_id),
+                    temp_rows::text(order_item_id),
+                    temp_rows::text(product_id),
+                    Datum::from(quantity),
+                    unit_price,
+                ],
+                &mut [false; 6],
+            ),
+            AcceptedRows::OrderItems { rows, load_id } => rows.insert(
+                &[
+                    temp_rows::text(order_item_id),
+                    temp_rows::text(order_id),
+                    temp_rows::text(product_id),
+                    Datum::from(quantity),
+                    unit_price,
+                    Datum::from(*load_id),
+                ],
+                &[false; 6],
+            ),
+        }
+    }
+
+    fn refused(&mut self, line_no: i64, reason: &str, message: &str, raw_values: Datum) {
+        self.counts.1 += 1;
+        match &mut self.refused {
+            RefusedRows::Work(t) => {
+                t.insert(&mut [Datum::from(line_no), temp_rows::text_array(&[reason, message]), raw_values], &mut [false; 3])
+            }
+            RefusedRows::Rejects { rows, load_id } => rows.insert(
+                &[
+                    Datum::from(*load_id),
+                    temp_rows::text("online_retail"),
+                    Datum::from(line_no),
+                    temp_rows::text(reason),
+                    temp_rows::text(message),
+                    Datum::from(0),
+                    raw_values,
+                    // rejected_at's default, clock_timestamp()
+                    // SAFETY: reads the clock
+                    Datum::from(unsafe { pg_sys::GetCurrentTimestamp() }),
+                ],
+                &[false, false, false, false, false, true, false, false],
+            ),
+        }
+    }
+
+    /// Closes the tables; records in `pg_temp.c360_checked_counts` the lines
+    /// accepted and refused, and how many of each went straight into
+    /// `order_items` and `rejects`.
+    fn finish(self, creator: &str) {
+        let stored_accepted = match self.accepted {
+            AcceptedRows::Work(t) => {
+                t.finish();
+                0
+            }
+            AcceptedRows::OrderItems { rows, .. } => rows.finish(),
+        };
+        let stored_refused = match self.refused {
+            RefusedRows::Work(t) => {
+                t.finish();
+                0
+            }
+            RefusedRows::Rejects { rows, .. } => rows.finish(),
+        };
+        let mut counts = TempRows::open("c360_checked_counts", &[pg_sys::INT8OID; 4], creator);
+        counts.insert(
+            &mut [self.counts.0, self.counts.1, stored_accepted, stored_refused].map(Datum::from),
+            &mut [false; 4],
+        );
+        counts.finish();
+    }
 }
 
 /// The raw fields of a line in [`ONLINE_RETAIL_COLUMNS`] order, as the rules read them.
@@ -164,15 +308,8 @@ fn write_line(
             // an accepted line has an invoice (classify refuses others)
             let order_id = line.order_id.unwrap_or_default();
             let unit_price = inputs.numeric.read(a.unit_price);
-            let mut values = [
-                Datum::from(line_no),
-                temp_rows::text(order_id),
-                temp_rows::text(&line.order_item_id().unwrap_or_default()),
-                temp_rows::text(a.product_id),
-                Datum::from(a.quantity),
-                unit_price,
-            ];
-            tables.accepted.insert(&mut values, &mut [false; 6]);
+            let order_item_id = line.order_item_id().unwrap_or_default();
+            tables.accepted(line_no, order_id, &order_item_id, a.product_id, a.quantity, unit_price);
             summary.add(&AcceptedLine {
                 // SAFETY: a numeric datum, just read by numeric_in
                 unit_price: unsafe { numeric_fixed(unit_price) },
@@ -186,12 +323,7 @@ fn write_line(
         }
         Err(refusal) => {
             let raw_values: [(&str, Option<&str>); 8] = std::array::from_fn(|i| (ONLINE_RETAIL_COLUMNS[i], raw[i]));
-            let mut values = [
-                Datum::from(line_no),
-                temp_rows::text_array(&[refusal.reason, &refusal.message]),
-                temp_rows::jsonb_object(&raw_values),
-            ];
-            tables.refused.insert(&mut values, &mut [false; 3]);
+            tables.refused(line_no, refusal.reason, &refusal.message, temp_rows::jsonb_object(&raw_values));
         }
     }
 }
@@ -251,7 +383,7 @@ struct CheckingPass {
 }
 
 impl CheckingPass {
-    fn open(creator: &'static str) -> Self {
+    fn open(creator: &'static str, direct: Option<&DirectWrites>) -> Self {
         CheckingPass {
             summary: LoadSummary::default(),
             inputs: Inputs {
@@ -259,10 +391,7 @@ impl CheckingPass {
                 timestamptz: TypeInput::new(pg_sys::TIMESTAMPTZOID),
                 date: TypeInput::new(pg_sys::DATEOID),
             },
-            tables: LineTables {
-                accepted: TempRows::open("c360_checked_lines", &LINE_TYPES, creator),
-                refused: TempRows::open("c360_refused_lines", &REFUSED_TYPES, creator),
-            },
+            tables: LineTables::open(creator, direct),
             line_memory: PgMemoryContexts::new("c360 checking pass"),
             lines: 0,
             creator,
@@ -290,8 +419,7 @@ impl CheckingPass {
 
     /// Closes the line tables and writes the summary tables; the lines checked.
     fn finish(self) -> i64 {
-        self.tables.accepted.finish();
-        self.tables.refused.finish();
+        self.tables.finish(self.creator);
         write_summary(&self.summary, self.creator);
         self.lines
     }
@@ -307,7 +435,7 @@ impl CheckingPass {
 #[pg_extern(volatile, parallel_unsafe)]
 #[search_path(pg_catalog, pg_temp)]
 fn _check_online_retail_load(load_id: i64) -> i64 {
-    let mut pass = CheckingPass::open(STAGED_CREATOR);
+    let mut pass = CheckingPass::open(STAGED_CREATOR, None);
     let mut checker = LoadChecker::default();
     read_staged_lines(load_id, |line_no, raw| pass.line(line_no, raw, checker.check(&line_of(raw))));
     pass.finish()
@@ -357,12 +485,21 @@ impl RecordSink<CheckedOf<FieldText>> for FileLines {
 /// counted; returns its id.
 #[pg_extern(volatile, parallel_unsafe)]
 #[search_path(pg_catalog, pg_temp)]
-fn _check_online_retail_file(path: &str, header: Option<bool>, delimiter: &str, quote: &str, encoding: &str) -> i64 {
+fn _check_online_retail_file(
+    path: &str,
+    header: Option<bool>,
+    delimiter: &str,
+    quote: &str,
+    encoding: &str,
+    lines_into_order_items: bool,
+    refused_into_rejects: bool,
+) -> i64 {
     require_server_file_access(path);
     let opts = csv_options(delimiter, quote, encoding);
     let columns: Vec<String> = ONLINE_RETAIL_COLUMNS.iter().map(|c| c.to_string()).collect();
     let load_id = register_load("online_retail", path);
-    let mut lines = FileLines { load_id, pass: CheckingPass::open(FILE_CREATOR), refused: RefusedRecords::default() };
+    let direct = DirectWrites { load_id, order_items: lines_into_order_items, rejects: refused_into_rejects };
+    let mut lines = FileLines { load_id, pass: CheckingPass::open(FILE_CREATOR, Some(&direct)), refused: RefusedRecords::default() };
     let read = read_csv_file(path, "online_retail", &columns, header, opts, FileChecker(LoadChecker::default()), &mut lines);
     let FileLines { pass, mut refused, .. } = lines;
     refused.write(load_id);
