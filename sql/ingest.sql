@@ -330,10 +330,13 @@ BEGIN
     SELECT c.order_id, c.customer_id, c.order_status, c.order_date, c.order_timestamp, p_load
     FROM typed c WHERE NOT EXISTS (SELECT 1 FROM c360.orders t WHERE t.order_id = c.order_id)
     RETURNING order_id, customer_id),
+  -- (updated and inserted orders are distinct: an anti-join against the
+  -- orders listed before this statement does what ON CONFLICT DO NOTHING
+  -- did, without a speculative insertion per order)
   touched AS (
     INSERT INTO pg_temp.c360_touched
-    SELECT * FROM updated UNION ALL SELECT * FROM inserted
-    ON CONFLICT DO NOTHING)
+    SELECT u.* FROM (SELECT * FROM updated UNION ALL SELECT * FROM inserted) u
+    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.c360_touched k WHERE k.order_id = u.order_id))
   SELECT count(*) INTO new_orders FROM inserted;
   PERFORM c360._end_bulk_write(restore_orders);
   IF new_orders < load_orders THEN
@@ -578,10 +581,12 @@ CREATE FUNCTION c360._create_touched() RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
+  -- (half-empty pages: setting an all-new load's sums afterwards updates
+  -- each row in place, without a new key entry)
   CREATE TEMP TABLE c360_touched (
     order_id text COLLATE "C" PRIMARY KEY, customer_id text COLLATE "C",
     lines bigint, units bigint, sale_amount numeric
-  ) ON COMMIT DROP;
+  ) WITH (fillfactor = 50) ON COMMIT DROP;
 END
 $$;
 
@@ -700,7 +705,10 @@ BEGIN
   restore_bulk := c360._begin_bulk_write('c360.rejects', rejected_now - stored_rejects);
   rejected_now := stored_rejects + c360._reject_checked_rows(l.load_id, l.source);
   PERFORM c360._end_bulk_write(restore_bulk);
+  -- the facts of a large load's orders: fact_orders' keys built once too
+  restore_bulk := c360._begin_bulk_write('c360.fact_orders', (SELECT count(*) FROM pg_temp.c360_touched));
   PERFORM c360._refresh_touched_facts();
+  PERFORM c360._end_bulk_write(restore_bulk);
   DROP TABLE pg_temp.c360_touched;
   -- a table, or the Online Retail view over its line tables (the next
   -- load of the same ingest creates them again)

@@ -29,9 +29,13 @@ SELECT (SELECT max(cmin::text::int) FROM c360.order_items) < (SELECT min(cmin::t
        (SELECT bool_and(r.rejected_at < g.staged_at) FROM c360.rejects r JOIN c360.load_log g USING (load_id)
         WHERE r.raw_values IS NOT NULL) AS rejects_stored_by_the_pass;
 -- and the keys are back, every row validated
+-- (fact_orders and orders took the bulk path too)
 SELECT conrelid::regclass AS on_table, conname, contype FROM pg_constraint
-WHERE conrelid IN ('c360.order_items'::regclass, 'c360.rejects'::regclass) ORDER BY 1, 2;
-SELECT indexrelid::regclass AS index FROM pg_index WHERE indrelid IN ('c360.order_items'::regclass, 'c360.rejects'::regclass) ORDER BY 1;
+WHERE conrelid IN ('c360.order_items'::regclass, 'c360.rejects'::regclass, 'c360.fact_orders'::regclass, 'c360.orders'::regclass)
+ORDER BY 1, 2;
+SELECT indexrelid::regclass AS index FROM pg_index
+WHERE indrelid IN ('c360.order_items'::regclass, 'c360.rejects'::regclass, 'c360.fact_orders'::regclass, 'c360.orders'::regclass)
+ORDER BY 1;
 DELETE FROM c360.settings WHERE name = 'bulk_load_min_rows';
 -- nothing was staged; the load log reconciles, read at staged_at
 SELECT count(*) AS staged FROM c360.stage_online_retail;
