@@ -16,7 +16,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 /// SipHash's flood resistance costs a tenth of it; the keys come from the
 /// DBA's own file.
 #[derive(Default)]
-struct IdHasher(u64);
+pub(crate) struct IdHasher(u64);
 
 impl Hasher for IdHasher {
     fn write(&mut self, bytes: &[u8]) {
@@ -36,7 +36,7 @@ impl Hasher for IdHasher {
     }
 }
 
-type IdMap<V> = HashMap<String, V, BuildHasherDefault<IdHasher>>;
+pub(crate) type IdMap<V> = HashMap<String, V, BuildHasherDefault<IdHasher>>;
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum LineKind {

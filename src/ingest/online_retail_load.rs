@@ -17,6 +17,8 @@ use super::temp_rows::{self, TempRows, TypeInput};
 use super::typed_rows::TypedRows;
 use super::{csv_options, read_csv_file, register_load, require_server_file_access, RecordSink, RefusedRecords, BATCH_ROWS};
 use crate::numeric_datum::{fixed_to_numeric, numeric_fixed};
+use crate::numeric_sum::Fixed;
+use std::fmt::Write as _;
 use crate::sql_errors::raise;
 use pgrx::pg_sys::{self, Datum};
 use pgrx::prelude::*;
@@ -103,9 +105,49 @@ fn read_staged_lines(load_id: i64, mut on_line: impl FnMut(i64, &[Option<&str>; 
 
 /// The input functions of the typed columns.
 struct Inputs {
-    numeric: TypeInput,
+    prices: Prices,
     timestamptz: TypeInput,
     date: TypeInput,
+    /// the text of the line key being formed
+    key: String,
+}
+
+/// Distinct unit prices kept at most (their numerics are a few bytes each).
+const MAX_CACHED_PRICES: usize = 100_000;
+
+/// Unit prices read once per distinct text, with their exact value: a file
+/// repeats a few thousand prices over millions of lines, and numeric_in
+/// with the exact-value read was a tenth of the pass's own work.
+struct Prices {
+    input: TypeInput,
+    seen: online_retail::IdMap<(Datum, Option<Fixed>)>,
+    /// where the cached numerics live: the pass's context, never reset
+    /// with the lines
+    memory: PgMemoryContexts,
+}
+
+impl Prices {
+    fn new() -> Self {
+        Prices { input: TypeInput::new(pg_sys::NUMERICOID), seen: Default::default(), memory: PgMemoryContexts::new("c360 unit prices") }
+    }
+
+    /// The numeric of `text` as numeric_in reads it, and its exact value.
+    fn read(&mut self, text: &str) -> (Datum, Option<Fixed>) {
+        if let Some(&known) = self.seen.get(text) {
+            return known;
+        }
+        let datum = self.input.read(text);
+        // SAFETY: a numeric datum, just read by numeric_in
+        let exact = unsafe { numeric_fixed(datum) };
+        if self.seen.len() < MAX_CACHED_PRICES {
+            // SAFETY: copies the numeric into the cache's context
+            let kept = unsafe {
+                self.memory.switch_to(|_| Datum::from(pg_sys::pg_detoast_datum_copy(datum.cast_mut_ptr())))
+            };
+            self.seen.insert(text.to_string(), (kept, exact));
+        }
+        (datum, exact)
+    }
 }
 
 /// Column types of `pg_temp.c360_checked_lines`, one row per accepted line:
@@ -307,12 +349,13 @@ fn write_line(
         Ok(a) => {
             // an accepted line has an invoice (classify refuses others)
             let order_id = line.order_id.unwrap_or_default();
-            let unit_price = inputs.numeric.read(a.unit_price);
-            let order_item_id = line.order_item_id().unwrap_or_default();
-            tables.accepted(line_no, order_id, &order_item_id, a.product_id, a.quantity, unit_price);
+            let (unit_price, exact_price) = inputs.prices.read(a.unit_price);
+            // the line key, order_item_id(), without a String per line
+            inputs.key.clear();
+            let _ = write!(inputs.key, "{order_id}:{}", line.position);
+            tables.accepted(line_no, order_id, &inputs.key, a.product_id, a.quantity, unit_price);
             summary.add(&AcceptedLine {
-                // SAFETY: a numeric datum, just read by numeric_in
-                unit_price: unsafe { numeric_fixed(unit_price) },
+                unit_price: exact_price,
                 line_no,
                 order_id,
                 is_return: line.is_return().unwrap_or_default(),
@@ -387,9 +430,10 @@ impl CheckingPass {
         CheckingPass {
             summary: LoadSummary::default(),
             inputs: Inputs {
-                numeric: TypeInput::new(pg_sys::NUMERICOID),
+                prices: Prices::new(),
                 timestamptz: TypeInput::new(pg_sys::TIMESTAMPTZOID),
                 date: TypeInput::new(pg_sys::DATEOID),
+                key: String::new(),
             },
             tables: LineTables::open(creator, direct),
             line_memory: PgMemoryContexts::new("c360 checking pass"),

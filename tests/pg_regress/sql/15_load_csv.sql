@@ -35,7 +35,7 @@ WHERE conrelid IN ('c360.order_items'::regclass, 'c360.rejects'::regclass, 'c360
 ORDER BY 1, 2;
 SELECT indexrelid::regclass AS index FROM pg_index
 WHERE indrelid IN ('c360.order_items'::regclass, 'c360.rejects'::regclass, 'c360.fact_orders'::regclass, 'c360.orders'::regclass)
-ORDER BY 1;
+ORDER BY indexrelid::regclass::text;
 DELETE FROM c360.settings WHERE name = 'bulk_load_min_rows';
 -- nothing was staged; the load log reconciles, read at staged_at
 SELECT count(*) AS staged FROM c360.stage_online_retail;
