@@ -150,25 +150,42 @@ pub fn jsonb_object(pairs: &[(&str, Option<&str>)]) -> pg_sys::Datum {
             },
         }
     }
-    let mut sorted: Vec<&(&str, Option<&str>)> = pairs.iter().collect();
-    sorted.sort_unstable_by(|a, b| (a.0.len(), a.0.as_bytes()).cmp(&(b.0.len(), b.0.as_bytes())));
-    assert!(sorted.windows(2).all(|w| w[0].0 != w[1].0), "jsonb_object keys must be distinct");
+    /// Objects this small (a staged row's columns) are built on the stack:
+    /// no allocation per refused line.
+    const ON_STACK: usize = 16;
+    let mut order = [0usize; ON_STACK];
+    let mut order_heap = Vec::new();
+    let order: &mut [usize] = if pairs.len() <= ON_STACK {
+        &mut order[..pairs.len()]
+    } else {
+        order_heap.resize(pairs.len(), 0);
+        &mut order_heap
+    };
+    order.iter_mut().enumerate().for_each(|(i, o)| *o = i);
+    let key = |i: usize| (pairs[i].0.len(), pairs[i].0.as_bytes());
+    order.sort_unstable_by(|&a, &b| key(a).cmp(&key(b)));
+    assert!(order.windows(2).all(|w| pairs[w[0]].0 != pairs[w[1]].0), "jsonb_object keys must be distinct");
     // SAFETY: the strings outlive the call; convertToJsonb (through
     // JsonbValueToJsonb) copies them into the new datum and reads the
-    // pairs in the order given, which is jsonb's.
+    // pairs in the order given, which is jsonb's. JsonbPair is plain data.
     unsafe {
-        let mut object_pairs: Vec<pg_sys::JsonbPair> = sorted
-            .iter()
-            .enumerate()
-            .map(|(order, (key, value))| pg_sys::JsonbPair {
-                key: string(key),
-                value: match value {
-                    Some(v) => string(v),
-                    None => pg_sys::JsonbValue { type_: pg_sys::jbvType::jbvNull, ..std::mem::zeroed() },
-                },
-                order: order as u32,
-            })
-            .collect();
+        let null = pg_sys::JsonbValue { type_: pg_sys::jbvType::jbvNull, ..std::mem::zeroed() };
+        let pair = |n: usize, i: usize| pg_sys::JsonbPair {
+            key: string(pairs[i].0),
+            value: pairs[i].1.map_or(null, string),
+            order: n as u32,
+        };
+        let mut on_stack: [pg_sys::JsonbPair; ON_STACK] = std::mem::zeroed();
+        let mut on_heap: Vec<pg_sys::JsonbPair> = Vec::new();
+        let object_pairs: &mut [pg_sys::JsonbPair] = if pairs.len() <= ON_STACK {
+            &mut on_stack[..pairs.len()]
+        } else {
+            on_heap.resize(pairs.len(), std::mem::zeroed());
+            &mut on_heap
+        };
+        for (n, (slot, &i)) in object_pairs.iter_mut().zip(order.iter()).enumerate() {
+            *slot = pair(n, i);
+        }
         let mut object = pg_sys::JsonbValue {
             type_: pg_sys::jbvType::jbvObject,
             val: pg_sys::JsonbValue__bindgen_ty_1 {
