@@ -7,10 +7,17 @@
 //!   line keys and typed values; `c360_refused_lines`: one row per refused
 //!   line — its problem and raw values;
 //! - `pg_temp.c360_checked_orders`, `_customers`, `_products`: the load's
-//!   orders (with their line sums), customers and products, one row each.
+//!   orders (with their line sums), customers and products, one row each;
+//! - `pg_temp.c360_checked_counts`: the lines accepted and refused.
+//!
+//! A file's first bulk load (`load_csv` says so) stores its accepted lines
+//! in `c360.order_items` and its refused ones in `c360.rejects` directly
+//! instead ([`super::typed_rows`]), where an INSERT would do nothing more.
 //!
 //! Rows are formed as tuples and heap-inserted ([`temp_rows`]): a text
-//! round trip through COPY cost more than the checks themselves.
+//! round trip through COPY cost more than the checks themselves. Reading a
+//! file and the rules run on a helper thread ([`FileChecker`]); the rest,
+//! which calls PostgreSQL, on the backend's.
 use super::online_retail::{self, AcceptedLine, Checked, CheckedOf, LoadChecker, LoadSummary};
 use super::record_stream::{FieldText, Prepare, RecordFields};
 use super::temp_rows::{self, TempRows, TypeInput};
@@ -525,8 +532,11 @@ impl RecordSink<CheckedOf<FieldText>> for FileLines {
 /// `import_csv` does (same header, delimiter, quote and encoding rules;
 /// malformed records go to `c360.rejects`) and checks each record as
 /// `_check_online_retail_load` checks a staged line, into the same work
-/// tables. Leaves the load importing, with its records read and refused
-/// counted; returns its id.
+/// tables — or, when `load_csv` has begun the bulk path of an empty
+/// `order_items` (`lines_into_order_items`) or of `rejects`
+/// (`refused_into_rejects`), straight into those tables where
+/// [`TypedRows::open`] allows it. Leaves the load importing, with its
+/// records read and refused counted; returns its id.
 #[pg_extern(volatile, parallel_unsafe)]
 #[search_path(pg_catalog, pg_temp)]
 fn _check_online_retail_file(
