@@ -130,6 +130,17 @@ FROM through_insert o GROUP BY t ORDER BY t;
 DROP TRIGGER count_line ON c360.order_items;
 DROP FUNCTION count_line();
 DROP TABLE lines_seen;
+-- A CHECK constraint of the DBA's holds as it does for INSERT: this file
+-- has lines of 24 and 80 units, so the load fails whole.
+DROP EXTENSION c360 CASCADE;
+CREATE EXTENSION c360;
+INSERT INTO c360.settings (name, value) VALUES ('bulk_load_min_rows', '1');
+ALTER TABLE c360.order_items ADD CONSTRAINT small_quantities CHECK (quantity < 10);
+\set VERBOSITY terse
+SELECT * FROM c360.load_csv('online_retail', :'file');
+\set VERBOSITY default
+SELECT (SELECT count(*) FROM c360.order_items) AS order_lines, (SELECT count(*) FROM c360.load_log) AS loads;
+ALTER TABLE c360.order_items DROP CONSTRAINT small_quantities;
 DELETE FROM c360.settings WHERE name = 'bulk_load_min_rows';
 
 -- Bad arguments are refused before anything is written.
