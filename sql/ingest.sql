@@ -791,6 +791,11 @@ DECLARE
   restore_rejects text[];
   lines_direct boolean;
 BEGIN
+  IF load_csv.source IS NULL OR load_csv.path IS NULL THEN
+    RAISE EXCEPTION 'load_csv needs a source and a path, not NULL'
+      USING ERRCODE = 'null_value_not_allowed',
+            HINT = 'Call c360.load_csv(''online_retail'', ''/path/on/the/server.csv'').';
+  END IF;
   IF load_csv.source = 'online_retail' THEN
     PERFORM c360._online_retail_work_tables();
     -- A first load (no order lines yet) large enough for the bulk path
