@@ -476,14 +476,22 @@ impl<T> Drop for ReaderThread<T> {
 #[pg_extern(volatile, parallel_unsafe)]
 #[search_path(pg_catalog, pg_temp)]
 fn import_csv(
-    source: &str,
-    path: &str,
+    source: Option<&str>,
+    path: Option<&str>,
     header: default!(Option<bool>, "NULL"),
-    delimiter: default!(&str, "','"),
-    quote: default!(&str, "'\"'"),
-    encoding: default!(&str, "'UTF8'"),
+    delimiter: default!(Option<&str>, "','"),
+    quote: default!(Option<&str>, "'\"'"),
+    encoding: default!(Option<&str>, "'UTF8'"),
 ) -> TableIterator<'static, (name!(load_id, i64), name!(rows_read, i64), name!(rows_staged, i64), name!(rows_rejected, i64))>
 {
+    let (Some(source), Some(path), Some(delimiter), Some(quote), Some(encoding)) = (source, path, delimiter, quote, encoding) else {
+        raise(
+            PgSqlErrorCode::ERRCODE_NULL_VALUE_NOT_ALLOWED,
+            "import_csv needs a source and a path, and a delimiter, quote and encoding that are not NULL",
+            "",
+            Some("Call c360.import_csv('online_retail', '/path/on/the/server.csv'); header => NULL detects a header."),
+        )
+    };
     require_server_file_access(path);
     let (table, columns) = staging_columns(source);
     require_insert_privilege(table);
