@@ -791,10 +791,10 @@ DECLARE
   restore_rejects text[];
   lines_direct boolean;
 BEGIN
-  IF load_csv.source IS NULL OR load_csv.path IS NULL THEN
-    RAISE EXCEPTION 'load_csv needs a source and a path, not NULL'
+  IF load_csv.source IS NULL OR load_csv.path IS NULL OR delimiter IS NULL OR quote IS NULL OR encoding IS NULL THEN
+    RAISE EXCEPTION 'load_csv needs a source and a path, and a delimiter, quote and encoding that are not NULL'
       USING ERRCODE = 'null_value_not_allowed',
-            HINT = 'Call c360.load_csv(''online_retail'', ''/path/on/the/server.csv'').';
+            HINT = 'Call c360.load_csv(''online_retail'', ''/path/on/the/server.csv''); header => NULL detects a header.';
   END IF;
   IF load_csv.source = 'online_retail' THEN
     PERFORM c360._online_retail_work_tables();

@@ -149,6 +149,7 @@ SELECT * FROM c360.load_csv('invoices', :'file');
 SELECT * FROM c360.load_csv('online_retail', '/nonexistent/dir/file.csv');
 SELECT * FROM c360.load_csv('online_retail', NULL);
 SELECT * FROM c360.import_csv('online_retail', NULL);
+SELECT * FROM c360.load_csv('online_retail', :'file', encoding => NULL);
 SELECT * FROM c360.load_csv('online_retail', :'file', delimiter => ';;');
 SELECT * FROM c360.load_csv('online_retail', :'file', encoding => 'EBCDIC');
 SELECT count(*) - :loads_before AS loads_added FROM c360.load_log;
