@@ -456,7 +456,7 @@ impl CheckingPass {
         // tuple is copied into its page; cached datums are by value).
         unsafe { line_memory.switch_to(|_| write_line(summary, inputs, tables, line_no, raw, checked)) };
         self.lines += 1;
-        if self.lines as usize % BATCH_LINES == 0 {
+        if (self.lines as usize).is_multiple_of(BATCH_LINES) {
             // SAFETY: as above: nothing of the context is referenced any more.
             unsafe { self.line_memory.reset() };
         }
