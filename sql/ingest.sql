@@ -279,7 +279,8 @@ CREATE FUNCTION c360._ingest_online_retail(p_load bigint) RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  changed bigint; inserted bigint; new_orders bigint; load_orders bigint; accepted bigint; summed boolean;
+  changed bigint; inserted bigint; new_orders bigint; load_orders bigint; summed boolean;
+  counts record;
   restore_orders text[];
 BEGIN
   -- One pass in Rust over the staged lines in file order, unless load_csv
@@ -311,7 +312,8 @@ BEGIN
   -- Update the orders that changed, insert the new ones (as for the lines
   -- below); a large load checks their customers and builds their other
   -- indexes once, as for the lines (_begin_bulk_write).
-  SELECT count(*), sum(lines), bool_and(has_facts) INTO load_orders, accepted, summed FROM pg_temp.c360_checked_orders;
+  SELECT count(*), bool_and(has_facts) INTO load_orders, summed FROM pg_temp.c360_checked_orders;
+  SELECT c.accepted, c.accepted_stored INTO counts FROM pg_temp.c360_checked_counts c;
   restore_orders := c360._begin_bulk_write('c360.orders', load_orders);
   WITH typed AS (
     SELECT order_id, customer_id, order_status, order_date, order_timestamp
@@ -366,7 +368,7 @@ BEGIN
   WHERE NOT EXISTS (SELECT 1 FROM c360.order_items t WHERE t.order_item_id = c.order_item_id);
   GET DIAGNOSTICS inserted = ROW_COUNT;
   -- lines the pass stored in order_items itself are new lines too
-  inserted := inserted + (SELECT accepted_stored FROM pg_temp.c360_checked_counts);
+  inserted := inserted + counts.accepted_stored;
   IF inserted > 0 AND new_orders < load_orders THEN
     -- New lines belong to the load's orders: their facts are rebuilt (all
     -- of them, a superset when the load also repeats unchanged orders; the
@@ -376,7 +378,7 @@ BEGIN
   -- When every order and line of the load is new, each order's line sums
   -- are the ones the pass kept: _refresh_touched_facts takes them instead
   -- of reading the lines back from order_items.
-  IF new_orders = load_orders AND inserted = accepted AND changed = 0 AND summed THEN
+  IF new_orders = load_orders AND inserted = counts.accepted AND changed = 0 AND summed THEN
     UPDATE pg_temp.c360_touched t SET lines = c.lines, units = c.units, sale_amount = c.sale_amount
     FROM pg_temp.c360_checked_orders c WHERE t.order_id = c.order_id;
   END IF;

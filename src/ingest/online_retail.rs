@@ -181,7 +181,19 @@ impl<S> CheckedOf<S> {
 impl Checked<'_> {
     /// The line's key in order_items: invoice and position.
     pub fn order_item_id(&self) -> Option<String> {
-        self.order_id.map(|o| format!("{o}:{}", self.position))
+        let mut key = String::new();
+        self.write_order_item_id(&mut key).then_some(key)
+    }
+
+    /// [`Self::order_item_id`] written into `out` (emptied first), for a
+    /// caller that reuses one buffer over millions of lines; false when
+    /// the line has no invoice.
+    pub fn write_order_item_id(&self, out: &mut String) -> bool {
+        use std::fmt::Write as _;
+        out.clear();
+        let Some(o) = self.order_id else { return false };
+        let _ = write!(out, "{o}:{}", self.position);
+        true
     }
 
     pub fn is_return(&self) -> Option<bool> {

@@ -25,7 +25,6 @@ use super::typed_rows::TypedRows;
 use super::{csv_options, read_csv_file, register_load, require_server_file_access, RecordSink, RefusedRecords, BATCH_ROWS};
 use crate::numeric_datum::{fixed_to_numeric, numeric_fixed};
 use crate::numeric_sum::Fixed;
-use std::fmt::Write as _;
 use crate::sql_errors::raise;
 use pgrx::pg_sys::{self, Datum};
 use pgrx::prelude::*;
@@ -212,49 +211,43 @@ const REJECTS_COLUMNS: [(&str, pg_sys::Oid); 8] = [
 /// Where accepted lines go: the work table, or `c360.order_items` itself.
 enum AcceptedRows {
     Work(TempRows),
-    OrderItems { rows: TypedRows, load_id: i64 },
+    OrderItems(TypedRows),
 }
 
 /// Where refused lines go: the work table, or `c360.rejects` itself.
 enum RefusedRows {
     Work(TempRows),
-    Rejects { rows: TypedRows, load_id: i64 },
+    Rejects(TypedRows),
 }
 
-/// The tables a line goes to.
+/// The tables the lines of load `load_id` go to.
 struct LineTables {
     accepted: AcceptedRows,
     refused: RefusedRows,
+    load_id: i64,
     /// lines accepted and refused
     counts: (i64, i64),
 }
 
-/// Which typed tables the pass of load `load_id` may write its lines into
-/// directly (`c360.load_csv` has begun their bulk path).
-pub struct DirectWrites {
-    pub load_id: i64,
-    pub order_items: bool,
-    pub rejects: bool,
+/// Which typed tables a pass may write its lines into directly
+/// (`c360.load_csv` has begun their bulk path).
+#[derive(Clone, Copy, Default)]
+struct DirectWrites {
+    order_items: bool,
+    rejects: bool,
 }
 
 impl LineTables {
-    fn open(creator: &str, direct: Option<&DirectWrites>) -> Self {
-        let typed = |wanted: bool, name: &str, columns: &[(&str, pg_sys::Oid)]| {
-            if wanted {
-                TypedRows::open(name, columns)
-            } else {
-                None
-            }
-        };
-        let accepted = match direct.and_then(|d| typed(d.order_items, "order_items", &ORDER_ITEMS_COLUMNS).map(|t| (t, d.load_id))) {
-            Some((rows, load_id)) => AcceptedRows::OrderItems { rows, load_id },
+    fn open(creator: &str, load_id: i64, direct: DirectWrites) -> Self {
+        let accepted = match direct.order_items.then(|| TypedRows::open("order_items", &ORDER_ITEMS_COLUMNS)).flatten() {
+            Some(rows) => AcceptedRows::OrderItems(rows),
             None => AcceptedRows::Work(TempRows::open("c360_checked_lines", &LINE_TYPES, creator)),
         };
-        let refused = match direct.and_then(|d| typed(d.rejects, "rejects", &REJECTS_COLUMNS).map(|t| (t, d.load_id))) {
-            Some((rows, load_id)) => RefusedRows::Rejects { rows, load_id },
+        let refused = match direct.rejects.then(|| TypedRows::open("rejects", &REJECTS_COLUMNS)).flatten() {
+            Some(rows) => RefusedRows::Rejects(rows),
             None => RefusedRows::Work(TempRows::open("c360_refused_lines", &REFUSED_TYPES, creator)),
         };
-        LineTables { accepted, refused, counts: (0, 0) }
+        LineTables { accepted, refused, load_id, counts: (0, 0) }
     }
 
     fn accepted(&mut self, line_no: i64, order_id: &str, order_item_id: &str, product_id: &str, quantity: i32, unit_price: Datum) {
@@ -271,14 +264,14 @@ impl LineTables {
                 ],
                 &mut [false; 6],
             ),
-            AcceptedRows::OrderItems { rows, load_id } => rows.insert(
+            AcceptedRows::OrderItems(rows) => rows.insert(
                 &[
                     temp_rows::text(order_item_id),
                     temp_rows::text(order_id),
                     temp_rows::text(product_id),
                     Datum::from(quantity),
                     unit_price,
-                    Datum::from(*load_id),
+                    Datum::from(self.load_id),
                 ],
                 &[false; 6],
             ),
@@ -291,9 +284,9 @@ impl LineTables {
             RefusedRows::Work(t) => {
                 t.insert(&mut [Datum::from(line_no), temp_rows::text_array(&[reason, message]), raw_values], &mut [false; 3])
             }
-            RefusedRows::Rejects { rows, load_id } => rows.insert(
+            RefusedRows::Rejects(rows) => rows.insert(
                 &[
-                    Datum::from(*load_id),
+                    Datum::from(self.load_id),
                     temp_rows::text("online_retail"),
                     Datum::from(line_no),
                     temp_rows::text(reason),
@@ -318,14 +311,14 @@ impl LineTables {
                 t.finish();
                 0
             }
-            AcceptedRows::OrderItems { rows, .. } => rows.finish(),
+            AcceptedRows::OrderItems(rows) => rows.finish(),
         };
         let stored_refused = match self.refused {
             RefusedRows::Work(t) => {
                 t.finish();
                 0
             }
-            RefusedRows::Rejects { rows, .. } => rows.finish(),
+            RefusedRows::Rejects(rows) => rows.finish(),
         };
         let mut counts = TempRows::open("c360_checked_counts", &[pg_sys::INT8OID; 4], creator);
         counts.insert(
@@ -357,9 +350,7 @@ fn write_line(
             // an accepted line has an invoice (classify refuses others)
             let order_id = line.order_id.unwrap_or_default();
             let (unit_price, exact_price) = inputs.prices.read(a.unit_price);
-            // the line key, order_item_id(), without a String per line
-            inputs.key.clear();
-            let _ = write!(inputs.key, "{order_id}:{}", line.position);
+            line.write_order_item_id(&mut inputs.key);
             tables.accepted(line_no, order_id, &inputs.key, a.product_id, a.quantity, unit_price);
             summary.add(&AcceptedLine {
                 unit_price: exact_price,
@@ -428,12 +419,11 @@ struct CheckingPass {
     /// the datums and tuples of each line live in a context reset every
     /// BATCH_LINES lines: memory stays bounded by a batch, not the load
     line_memory: PgMemoryContexts,
-    lines: i64,
     creator: &'static str,
 }
 
 impl CheckingPass {
-    fn open(creator: &'static str, direct: Option<&DirectWrites>) -> Self {
+    fn open(creator: &'static str, load_id: i64, direct: DirectWrites) -> Self {
         CheckingPass {
             summary: LoadSummary::default(),
             inputs: Inputs {
@@ -442,9 +432,8 @@ impl CheckingPass {
                 date: TypeInput::new(pg_sys::DATEOID),
                 key: String::new(),
             },
-            tables: LineTables::open(creator, direct),
+            tables: LineTables::open(creator, load_id, direct),
             line_memory: PgMemoryContexts::new("c360 checking pass"),
-            lines: 0,
             creator,
         }
     }
@@ -455,11 +444,15 @@ impl CheckingPass {
         // SAFETY: nothing allocated in the context outlives the line (the
         // tuple is copied into its page; cached datums are by value).
         unsafe { line_memory.switch_to(|_| write_line(summary, inputs, tables, line_no, raw, checked)) };
-        self.lines += 1;
-        if (self.lines as usize).is_multiple_of(BATCH_LINES) {
+        if (self.lines() as usize).is_multiple_of(BATCH_LINES) {
             // SAFETY: as above: nothing of the context is referenced any more.
             unsafe { self.line_memory.reset() };
         }
+    }
+
+    /// The lines written so far.
+    fn lines(&self) -> i64 {
+        self.tables.counts.0 + self.tables.counts.1
     }
 
     /// Runs `f` in the per-line memory (reset with the next batch).
@@ -470,9 +463,10 @@ impl CheckingPass {
 
     /// Closes the line tables and writes the summary tables; the lines checked.
     fn finish(self) -> i64 {
+        let lines = self.lines();
         self.tables.finish(self.creator);
         write_summary(&self.summary, self.creator);
-        self.lines
+        lines
     }
 }
 
@@ -486,7 +480,7 @@ impl CheckingPass {
 #[pg_extern(volatile, parallel_unsafe)]
 #[search_path(pg_catalog, pg_temp)]
 fn _check_online_retail_load(load_id: i64) -> i64 {
-    let mut pass = CheckingPass::open(STAGED_CREATOR, None);
+    let mut pass = CheckingPass::open(STAGED_CREATOR, load_id, DirectWrites::default());
     let mut checker = LoadChecker::default();
     read_staged_lines(load_id, |line_no, raw| pass.line(line_no, raw, checker.check(&line_of(raw))));
     pass.finish()
@@ -552,8 +546,8 @@ fn _check_online_retail_file(
     let opts = csv_options(delimiter, quote, encoding);
     let columns: Vec<String> = ONLINE_RETAIL_COLUMNS.iter().map(|c| c.to_string()).collect();
     let load_id = register_load("online_retail", path);
-    let direct = DirectWrites { load_id, order_items: lines_into_order_items, rejects: refused_into_rejects };
-    let mut lines = FileLines { load_id, pass: CheckingPass::open(FILE_CREATOR, Some(&direct)), refused: RefusedRecords::default() };
+    let direct = DirectWrites { order_items: lines_into_order_items, rejects: refused_into_rejects };
+    let mut lines = FileLines { load_id, pass: CheckingPass::open(FILE_CREATOR, load_id, direct), refused: RefusedRecords::default() };
     let read = read_csv_file(path, "online_retail", &columns, header, opts, FileChecker(LoadChecker::default()), &mut lines);
     let FileLines { pass, mut refused, .. } = lines;
     refused.write(load_id);

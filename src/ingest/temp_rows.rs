@@ -2,19 +2,76 @@
 //! formed from datums and heap-inserted, with no text round trip through
 //! COPY or SQL. Only for `pg_temp` work tables that ingest creates itself:
 //! they have no indexes, triggers or constraints to maintain, and nobody
-//! else can see them.
+//! else can see them. [`HeapInserts`], the inserting itself, also serves
+//! `typed_rows`.
 use crate::sql_errors::raise;
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 use std::ffi::CStr;
 
-/// An open temp table being filled.
-pub struct TempRows {
+/// A relation open for heap inserts through a bulk-insert state: what
+/// [`TempRows`] and `typed_rows::TypedRows` share once each has checked the
+/// relation is one it may write this way.
+pub struct HeapInserts {
     rel: pg_sys::Relation,
     bulk: pg_sys::BulkInsertState,
     command: pg_sys::CommandId,
     columns: usize,
+    rows: i64,
 }
+
+impl HeapInserts {
+    /// # Safety
+    /// `rel` is open and locked for the transaction, and the caller has
+    /// checked its descriptor against the datums it will insert.
+    pub unsafe fn new(rel: pg_sys::Relation) -> Self {
+        // SAFETY: rel is open (the caller's promise)
+        unsafe {
+            HeapInserts {
+                rel,
+                bulk: pg_sys::GetBulkInsertState(),
+                command: pg_sys::GetCurrentCommandId(true),
+                columns: (*(*rel).rd_att).natts as usize,
+                rows: 0,
+            }
+        }
+    }
+
+    /// Inserts one row, a value per attribute; `values[i]` is SQL NULL when
+    /// `nulls[i]`. Datums of by-reference types must be valid for the
+    /// attribute's type (checked by the opener).
+    pub fn insert(&mut self, values: &mut [pg_sys::Datum], nulls: &mut [bool]) {
+        assert!(values.len() == self.columns && nulls.len() == self.columns, "one value per column");
+        // SAFETY: the descriptor was checked when the relation was opened;
+        // heap_insert copies the tuple into its page (the caller's memory
+        // context frees the formed one) and WAL-logs it when the relation
+        // is logged.
+        unsafe {
+            let tuple = pg_sys::heap_form_tuple((*self.rel).rd_att, values.as_mut_ptr(), nulls.as_mut_ptr());
+            pg_sys::heap_insert(self.rel, tuple, self.command, 0, self.bulk);
+        }
+        self.rows += 1;
+    }
+
+    /// Releases the relation (kept locked to the end of the transaction;
+    /// on an error the transaction's abort releases it instead), telling
+    /// the statistics collector about the rows when `report` (as an INSERT
+    /// does). Returns the rows inserted.
+    pub fn finish(self, report: bool) -> i64 {
+        // SAFETY: opened by the caller of `new`, released once.
+        unsafe {
+            if report {
+                pg_sys::pgstat_count_heap_insert(self.rel, self.rows);
+            }
+            pg_sys::FreeBulkInsertState(self.bulk);
+            pg_sys::table_close(self.rel, pg_sys::NoLock as pg_sys::LOCKMODE);
+        }
+        self.rows
+    }
+}
+
+/// An open temp table being filled.
+pub struct TempRows(HeapInserts);
 
 impl TempRows {
     /// Opens `pg_temp.<name>`, which must exist and have exactly the column
@@ -41,31 +98,19 @@ impl TempRows {
             if !matches {
                 missing_table(name, creator);
             }
-            TempRows { rel, bulk: pg_sys::GetBulkInsertState(), command: pg_sys::GetCurrentCommandId(true), columns: types.len() }
+            TempRows(HeapInserts::new(rel))
         }
     }
 
     /// Inserts one row; `values[i]` is SQL NULL when `nulls[i]`. Datums of
     /// by-reference types must be valid for the column's type.
     pub fn insert(&mut self, values: &mut [pg_sys::Datum], nulls: &mut [bool]) {
-        assert!(values.len() == self.columns && nulls.len() == self.columns, "one value per column");
-        // SAFETY: the descriptor's types were checked at open; heap_insert
-        // copies the tuple into its page (the caller's memory context frees
-        // the formed one).
-        unsafe {
-            let tuple = pg_sys::heap_form_tuple((*self.rel).rd_att, values.as_mut_ptr(), nulls.as_mut_ptr());
-            pg_sys::heap_insert(self.rel, tuple, self.command, 0, self.bulk);
-        }
+        self.0.insert(values, nulls);
     }
 
-    /// Releases the table (kept locked to the end of the transaction). On
-    /// an error the transaction's abort releases it instead.
+    /// Releases the table (kept locked to the end of the transaction).
     pub fn finish(self) {
-        // SAFETY: opened in `open`, released once.
-        unsafe {
-            pg_sys::FreeBulkInsertState(self.bulk);
-            pg_sys::table_close(self.rel, pg_sys::NoLock as pg_sys::LOCKMODE);
-        }
+        self.0.finish(false);
     }
 }
 

@@ -10,14 +10,13 @@
 //! one (a Citus-distributed table has one), a rule, row-level security, a CHECK constraint, a generated or identity
 //! column, a partition — or without INSERT privilege for the current user.
 //! The caller then takes the ordinary path.
+use super::temp_rows::HeapInserts;
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 
 /// An open typed table being filled.
 pub struct TypedRows {
-    rel: pg_sys::Relation,
-    bulk: pg_sys::BulkInsertState,
-    command: pg_sys::CommandId,
+    heap: HeapInserts,
     /// for each attribute of the table, the index of the value it takes
     /// (None: a dropped column, NULL)
     from_value: Vec<Option<usize>>,
@@ -25,8 +24,6 @@ pub struct TypedRows {
     nulls: Vec<bool>,
     /// the NOT NULL columns' names, by attribute (None: nullable)
     not_null: Vec<Option<String>>,
-    /// rows inserted
-    pub rows: i64,
 }
 
 impl TypedRows {
@@ -103,14 +100,11 @@ impl TypedRows {
                 return None;
             }
             Some(TypedRows {
-                rel,
-                bulk: pg_sys::GetBulkInsertState(),
-                command: pg_sys::GetCurrentCommandId(true),
+                heap: HeapInserts::new(rel),
                 values: vec![pg_sys::Datum::from(0); attrs.len()],
                 nulls: vec![true; attrs.len()],
                 from_value,
                 not_null,
-                rows: 0,
             })
         }
     }
@@ -136,25 +130,13 @@ impl TypedRows {
                 }
             }
         }
-        // SAFETY: the descriptor's types were checked at open; heap_insert
-        // copies the tuple into its page (the caller's memory context frees
-        // the formed one) and WAL-logs it as an INSERT would.
-        unsafe {
-            let tuple = pg_sys::heap_form_tuple((*self.rel).rd_att, self.values.as_mut_ptr(), self.nulls.as_mut_ptr());
-            pg_sys::heap_insert(self.rel, tuple, self.command, 0, self.bulk);
-        }
-        self.rows += 1;
+        self.heap.insert(&mut self.values, &mut self.nulls);
     }
 
     /// Releases the table (kept locked to the end of the transaction) and
     /// tells the statistics collector about the rows, as an INSERT does.
+    /// Returns the rows inserted.
     pub fn finish(self) -> i64 {
-        // SAFETY: opened in `open`, released once.
-        unsafe {
-            pg_sys::pgstat_count_heap_insert(self.rel, self.rows);
-            pg_sys::FreeBulkInsertState(self.bulk);
-            pg_sys::table_close(self.rel, pg_sys::NoLock as pg_sys::LOCKMODE);
-        }
-        self.rows
+        self.heap.finish(true)
     }
 }
