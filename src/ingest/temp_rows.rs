@@ -7,17 +7,33 @@
 use crate::sql_errors::raise;
 use pgrx::pg_sys;
 use pgrx::prelude::*;
+use pgrx::PgMemoryContexts;
 use std::ffi::CStr;
+
+/// Rows buffered before one `heap_multi_insert`, as COPY buffers them: one
+/// page lock and one WAL record per page filled instead of per row.
+const BUFFERED_ROWS: usize = 1000;
+const BUFFERED_BYTES: usize = 65_535;
 
 /// A relation open for heap inserts through a bulk-insert state: what
 /// [`TempRows`] and `typed_rows::TypedRows` share once each has checked the
-/// relation is one it may write this way.
+/// relation is one it may write this way (no index to maintain, no trigger
+/// to fire: rows are buffered and written in batches, as COPY does).
 pub struct HeapInserts {
     rel: pg_sys::Relation,
     bulk: pg_sys::BulkInsertState,
     command: pg_sys::CommandId,
     columns: usize,
     rows: i64,
+    /// one heap-tuple slot per buffered row; `buffered` of them are full
+    slots: Vec<*mut pg_sys::TupleTableSlot>,
+    buffered: usize,
+    buffered_bytes: usize,
+    /// where the buffered tuples are formed, emptied after each batch: they
+    /// outlive the caller's own (per-line) memory
+    memory: PgMemoryContexts,
+    /// where the slots live, to the end
+    slot_memory: PgMemoryContexts,
 }
 
 impl HeapInserts {
@@ -33,33 +49,83 @@ impl HeapInserts {
                 command: pg_sys::GetCurrentCommandId(true),
                 columns: (*(*rel).rd_att).natts as usize,
                 rows: 0,
+                slots: Vec::with_capacity(BUFFERED_ROWS),
+                buffered: 0,
+                buffered_bytes: 0,
+                memory: PgMemoryContexts::new("c360 buffered rows"),
+                slot_memory: PgMemoryContexts::new("c360 buffered row slots"),
             }
         }
     }
 
     /// Inserts one row, a value per attribute; `values[i]` is SQL NULL when
     /// `nulls[i]`. Datums of by-reference types must be valid for the
-    /// attribute's type (checked by the opener).
+    /// attribute's type (checked by the opener); they are copied at once.
     pub fn insert(&mut self, values: &mut [pg_sys::Datum], nulls: &mut [bool]) {
         assert!(values.len() == self.columns && nulls.len() == self.columns, "one value per column");
-        // SAFETY: the descriptor was checked when the relation was opened;
-        // heap_insert copies the tuple into its page (the caller's memory
-        // context frees the formed one) and WAL-logs it when the relation
-        // is logged.
-        unsafe {
-            let tuple = pg_sys::heap_form_tuple((*self.rel).rd_att, values.as_mut_ptr(), nulls.as_mut_ptr());
-            pg_sys::heap_insert(self.rel, tuple, self.command, 0, self.bulk);
+        if self.buffered == self.slots.len() {
+            // SAFETY: a slot of the relation's descriptor, in memory of its
+            // own (not the caller's, which may be reset between rows),
+            // dropped by `finish`.
+            let desc = unsafe { (*self.rel).rd_att };
+            let slot = unsafe {
+                self.slot_memory.switch_to(|_| pg_sys::MakeSingleTupleTableSlot(desc, &pg_sys::TTSOpsHeapTuple))
+            };
+            self.slots.push(slot);
         }
+        let slot = self.slots[self.buffered];
+        // SAFETY: the descriptor was checked when the relation was opened;
+        // the tuple is formed in the buffer's memory and owned by the slot
+        // (freed when the slot is cleared after the batch is written).
+        unsafe {
+            let tuple = self
+                .memory
+                .switch_to(|_| pg_sys::heap_form_tuple((*self.rel).rd_att, values.as_mut_ptr(), nulls.as_mut_ptr()));
+            self.buffered_bytes += (*tuple).t_len as usize;
+            pg_sys::ExecStoreHeapTuple(tuple, slot, true);
+        }
+        self.buffered += 1;
         self.rows += 1;
+        if self.buffered == BUFFERED_ROWS || self.buffered_bytes >= BUFFERED_BYTES {
+            self.flush();
+        }
     }
 
-    /// Releases the relation (kept locked to the end of the transaction;
-    /// on an error the transaction's abort releases it instead), telling
-    /// the statistics collector about the rows when `report` (as an INSERT
-    /// does). Returns the rows inserted.
-    pub fn finish(self, report: bool) -> i64 {
-        // SAFETY: opened by the caller of `new`, released once.
+    /// Writes the buffered rows.
+    fn flush(&mut self) {
+        if self.buffered == 0 {
+            return;
+        }
+        // SAFETY: the slots hold tuples of the relation's descriptor;
+        // heap_multi_insert copies them into their pages (and WAL-logs them
+        // when the relation is logged); what it allocates (toasted copies)
+        // lives in the buffer's memory, emptied once the slots are cleared.
         unsafe {
+            let (rel, command, bulk) = (self.rel, self.command, self.bulk);
+            let slots = self.slots.as_mut_ptr();
+            let count = self.buffered as i32;
+            self.memory.switch_to(|_| pg_sys::heap_multi_insert(rel, slots, count, command, 0, bulk));
+            for &slot in &self.slots[..self.buffered] {
+                pg_sys::ExecClearTuple(slot);
+            }
+            self.memory.reset();
+        }
+        self.buffered = 0;
+        self.buffered_bytes = 0;
+    }
+
+    /// Writes what is buffered and releases the relation (kept locked to
+    /// the end of the transaction; on an error the transaction's abort
+    /// releases it instead), telling the statistics collector about the
+    /// rows when `report` (as an INSERT does). Returns the rows inserted.
+    pub fn finish(mut self, report: bool) -> i64 {
+        self.flush();
+        // SAFETY: opened by the caller of `new`, released once; the slots
+        // are empty.
+        unsafe {
+            for &slot in &self.slots {
+                pg_sys::ExecDropSingleTupleTableSlot(slot);
+            }
             if report {
                 pg_sys::pgstat_count_heap_insert(self.rel, self.rows);
             }
