@@ -279,7 +279,7 @@ CREATE FUNCTION c360._ingest_online_retail(p_load bigint) RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
-  changed bigint; inserted bigint; new_orders bigint; load_orders bigint; summed boolean;
+  changed bigint; inserted bigint; new_orders bigint; load_orders bigint;
   counts record;
   restore_orders text[];
 BEGIN
@@ -312,11 +312,11 @@ BEGIN
   -- Update the orders that changed, insert the new ones (as for the lines
   -- below); a large load checks their customers and builds their other
   -- indexes once, as for the lines (_begin_bulk_write).
-  SELECT count(*), bool_and(has_facts) INTO load_orders, summed FROM pg_temp.c360_checked_orders;
-  SELECT c.accepted, c.accepted_stored INTO counts FROM pg_temp.c360_checked_counts c;
+  SELECT count(*) INTO load_orders FROM pg_temp.c360_checked_orders;
+  SELECT c.accepted_stored INTO counts FROM pg_temp.c360_checked_counts c;
   restore_orders := c360._begin_bulk_write('c360.orders', load_orders);
   WITH typed AS (
-    SELECT order_id, customer_id, order_status, order_date, order_timestamp
+    SELECT order_id, customer_id, order_status, order_date, order_timestamp, has_facts, lines, units, sale_amount
     FROM pg_temp.c360_checked_orders),
   updated AS (
     UPDATE c360.orders t
@@ -327,17 +327,29 @@ BEGIN
       AND (t.customer_id, t.order_status, t.order_date, t.order_timestamp)
           IS DISTINCT FROM (c.customer_id, c.order_status, c.order_date, c.order_timestamp)
     RETURNING t.order_id, t.customer_id),
+  -- the orders new to c360 (all CTEs see the orders as they were before
+  -- this statement)
+  fresh AS (
+    SELECT c.* FROM typed c WHERE NOT EXISTS (SELECT 1 FROM c360.orders t WHERE t.order_id = c.order_id)),
   inserted AS (
     INSERT INTO c360.orders (order_id, customer_id, order_status, order_date, order_timestamp, load_id)
-    SELECT c.order_id, c.customer_id, c.order_status, c.order_date, c.order_timestamp, p_load
-    FROM typed c WHERE NOT EXISTS (SELECT 1 FROM c360.orders t WHERE t.order_id = c.order_id)
-    RETURNING order_id, customer_id),
-  -- (updated and inserted orders are distinct: an anti-join against the
+    SELECT c.order_id, c.customer_id, c.order_status, c.order_date, c.order_timestamp, p_load FROM fresh c
+    RETURNING 1),
+  -- (updated and fresh orders are distinct; the anti-join against the
   -- orders listed before this statement does what ON CONFLICT DO NOTHING
-  -- did, without a speculative insertion per order)
+  -- did, without a speculative insertion per order). An order new to c360
+  -- has no lines but this load's (a line key names its order), so the line
+  -- sums the pass kept are its facts' sums: _refresh_touched_facts takes
+  -- them instead of reading its lines back from order_items. A known
+  -- order's sums are left NULL: it may have lines of earlier loads.
   touched AS (
-    INSERT INTO pg_temp.c360_touched
-    SELECT u.* FROM (SELECT * FROM updated UNION ALL SELECT * FROM inserted) u
+    INSERT INTO pg_temp.c360_touched (order_id, customer_id, lines, units, sale_amount)
+    SELECT u.* FROM (
+      SELECT order_id, customer_id, NULL::bigint, NULL::bigint, NULL::numeric FROM updated
+      UNION ALL
+      SELECT order_id, customer_id, CASE WHEN has_facts THEN lines END, CASE WHEN has_facts THEN units END,
+             CASE WHEN has_facts THEN sale_amount END
+      FROM fresh) u (order_id, customer_id, lines, units, sale_amount)
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.c360_touched k WHERE k.order_id = u.order_id))
   SELECT count(*) INTO new_orders FROM inserted;
   PERFORM c360._end_bulk_write(restore_orders);
@@ -374,13 +386,6 @@ BEGIN
     -- of them, a superset when the load also repeats unchanged orders; the
     -- orders step above listed the new orders).
     INSERT INTO pg_temp.c360_touched (order_id) SELECT order_id FROM pg_temp.c360_checked_orders ON CONFLICT DO NOTHING;
-  END IF;
-  -- When every order and line of the load is new, each order's line sums
-  -- are the ones the pass kept: _refresh_touched_facts takes them instead
-  -- of reading the lines back from order_items.
-  IF new_orders = load_orders AND inserted = counts.accepted AND changed = 0 AND summed THEN
-    UPDATE pg_temp.c360_touched t SET lines = c.lines, units = c.units, sale_amount = c.sale_amount
-    FROM pg_temp.c360_checked_orders c WHERE t.order_id = c.order_id;
   END IF;
   changed := changed + inserted;
   -- (the line tables stay for ingest's bookkeeping and rejects)
@@ -578,17 +583,16 @@ $$;
 
 -- The orders whose facts a load or a rebuild must write: pg_temp.c360_touched.
 -- lines, units and sale_amount, when set, are the order's line sums already
--- known (an all-new Online Retail load: the checking pass kept them).
+-- known (an order new to c360 in an Online Retail load: the checking pass
+-- kept them).
 CREATE FUNCTION c360._create_touched() RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-  -- (half-empty pages: setting an all-new load's sums afterwards updates
-  -- each row in place, without a new key entry)
   CREATE TEMP TABLE c360_touched (
     order_id text COLLATE "C" PRIMARY KEY, customer_id text COLLATE "C",
     lines bigint, units bigint, sale_amount numeric
-  ) WITH (fillfactor = 50) ON COMMIT DROP;
+  ) ON COMMIT DROP;
 END
 $$;
 

@@ -52,3 +52,25 @@ FROM generate_series(4, 2, -1) line;
 SELECT line_no FROM c360.stage_online_retail ORDER BY ctid;
 SELECT source, rows_read, rows_accepted, rows_rejected FROM c360.ingest();
 SELECT order_item_id, product_id, quantity FROM c360.order_items WHERE order_id = '900001' ORDER BY order_item_id;
+
+-- A load mixing a known order that gains a line (900001: its facts sum
+-- its earlier lines too), a new order (900002) and a new order whose 200
+-- lines' amounts are too precise to sum exactly in the checking pass
+-- (900003: 28 significant digits each, summed in SQL instead): each
+-- order's facts are its lines summed.
+INSERT INTO c360.load_log (source, file_name, status, staged_at) VALUES ('online_retail', NULL, 'staged', clock_timestamp());
+INSERT INTO c360.stage_online_retail (load_id, line_no, invoiceno, stockcode, description, quantity, invoicedate, unitprice, customerid, country)
+SELECT currval('c360.load_log_load_id_seq'), v.line_no, v.invoiceno, v.stockcode, 'mixed', v.quantity, '2011-01-05 10:00', v.unitprice, '12345.0', 'Malaysia'
+FROM (VALUES (2, '900001', 'P2', '2', '1.00'), (3, '900001', 'P3', '3', '1.00'), (4, '900001', 'P4', '4', '1.00'),
+             (5, '900001', 'P5', '5', '2.50'),
+             (6, '900002', 'P6', '2', '3.25'), (7, '900002', 'P7', '1', '0.10')) v (line_no, invoiceno, stockcode, quantity, unitprice)
+UNION ALL
+SELECT currval('c360.load_log_load_id_seq'), 7 + n, '900003', 'P8', 'mixed', '90000000', '2011-01-05 10:00', '9999.999999999999999999999999', '12345.0', 'Malaysia'
+FROM generate_series(1, 200) n;
+SELECT source, rows_read, rows_accepted, rows_rejected, rows_duplicate FROM c360.ingest();
+SELECT f.order_id, f.lines, f.units, f.revenue,
+       (f.lines, f.units, f.revenue) = (s.lines, s.units, s.revenue) AS facts_are_the_lines_summed
+FROM c360.fact_orders f
+JOIN (SELECT order_id, count(*) AS lines, sum(quantity) AS units, sum(quantity * unit_price) FILTER (WHERE quantity > 0) AS revenue
+      FROM c360.order_items GROUP BY order_id) s USING (order_id)
+WHERE f.order_id IN ('900001', '900002', '900003') ORDER BY f.order_id;
