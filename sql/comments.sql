@@ -26,7 +26,10 @@ COMMENT ON FUNCTION c360._ingest_orders(bigint) IS 'internal: promotes one stage
 COMMENT ON FUNCTION c360._ingest_order_items(bigint) IS 'internal: promotes one staged order_items load (called by c360.ingest)';
 COMMENT ON FUNCTION c360._ingest_payments(bigint) IS 'internal: promotes one staged payments load (called by c360.ingest)';
 COMMENT ON FUNCTION c360._reject_checked_rows(bigint, text) IS 'internal: records the rows of the current load that failed a check';
-COMMENT ON FUNCTION c360._begin_bulk_write(regclass, bigint) IS 'internal: drops a table''s foreign keys and indexes before a bulk load when that is cheaper than row-by-row checks and index inserts, returning the statements that add them back (NULL: row-by-row path)';
+COMMENT ON FUNCTION c360._begin_bulk_write(regclass, bigint, boolean) IS 'internal: drops a table''s indexes and (unless kept) foreign keys before a bulk load when that is cheaper than row-by-row checks and index inserts, returning the statements that add them back (NULL: row-by-row path)';
+COMMENT ON FUNCTION c360._checkable_foreign_keys(regclass) IS 'internal: the foreign keys of a table that a direct writer may check itself, once per distinct key';
+COMMENT ON FUNCTION c360._defer_foreign_key_checks(regclass) IS 'internal: registers the checks of a table''s foreign keys for a direct writer, with a work table of keys each (no rows: a foreign key does not qualify)';
+COMMENT ON FUNCTION c360._check_deferred_foreign_keys() IS 'internal: looks up the keys a direct writer recorded in their referenced tables, raising a foreign-key violation for the first missing one';
 COMMENT ON FUNCTION c360._end_bulk_write(text[]) IS 'internal: adds back the foreign keys and indexes _begin_bulk_write dropped, validating every row';
 COMMENT ON FUNCTION c360._reject_repeated_keys(text, text) IS 'internal: marks rows repeating a key seen earlier in the same load';
 COMMENT ON FUNCTION c360._reject_unknown_refs(text, text, text, text) IS 'internal: marks rows referencing a key that does not exist';

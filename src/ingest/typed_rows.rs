@@ -4,15 +4,24 @@
 //!
 //! Only where nothing that an `INSERT` would do is skipped: the bulk path
 //! (`c360._begin_bulk_write`, sql/ingest.sql) has dropped the table's
-//! indexes and foreign keys, to be rebuilt and validated when the load ends,
-//! and [`TypedRows::open`] refuses a table with anything else an insert
-//! would run or check — a trigger other than c360's own statement-level
-//! one (a Citus-distributed table has one), a rule, row-level security, a CHECK constraint, a generated or identity
-//! column, a partition — or without INSERT privilege for the current user.
-//! The caller then takes the ordinary path.
-use super::temp_rows::HeapInserts;
+//! indexes, to be rebuilt when the load ends; the table's foreign keys are
+//! checked as PostgreSQL's check trigger would, but once per distinct key
+//! (the keys written are recorded for `c360._check_deferred_foreign_keys`,
+//! which looks them up once the load has written the referenced rows); and
+//! [`TypedRows::open`] refuses a table with anything else an insert would
+//! run or check — a trigger on INSERT other than c360's own statement-level
+//! one and those foreign-key checks (a Citus-distributed table has one), a
+//! foreign key it cannot check that way, a rule, row-level security, a
+//! CHECK constraint, a generated or identity column, a partition, an index
+//! — or without INSERT privilege for the current user. The caller then
+//! takes the ordinary path.
+use super::temp_rows::{HeapInserts, TempRows};
 use pgrx::pg_sys;
 use pgrx::prelude::*;
+use pgrx::PgMemoryContexts;
+use super::online_retail::IdHasher;
+use std::collections::HashSet;
+use std::hash::BuildHasherDefault;
 
 /// An open typed table being filled.
 pub struct TypedRows {
@@ -24,6 +33,8 @@ pub struct TypedRows {
     nulls: Vec<bool>,
     /// the NOT NULL columns' names, by attribute (None: nullable)
     not_null: Vec<Option<String>>,
+    /// one per foreign key of the table
+    foreign_keys: Vec<KeysWritten>,
 }
 
 impl TypedRows {
@@ -37,14 +48,21 @@ impl TypedRows {
         )
         .ok()
         .flatten()?;
-        // The only trigger allowed: c360's own statement-level one, which
-        // marks the facts stale on a change outside ingest (a no-op here).
+        // The only triggers on INSERT allowed: c360's own statement-level
+        // one, which marks the facts stale on a change outside ingest (a
+        // no-op here), and the checks of foreign keys this writer checks
+        // itself (all of the table's, or it declines).
         let only_own_triggers = Spi::get_one_with_args::<bool>(
             "SELECT pg_catalog.current_setting('c360.ingesting', true) = 'on'
                 AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_trigger t
                                 WHERE t.tgrelid = $1 AND t.tgenabled <> 'D'
+                                  AND (t.tgtype & 4) <> 0
                                   AND NOT (t.tgfoid = 'c360.mark_facts_stale()'::pg_catalog.regprocedure
-                                           AND (t.tgtype & 1) = 0))",
+                                           AND (t.tgtype & 1) = 0)
+                                  AND NOT (t.tgfoid = 'pg_catalog.\"RI_FKey_check_ins\"()'::pg_catalog.regprocedure
+                                           AND t.tgconstraint IN (SELECT c.constraint_id FROM c360._checkable_foreign_keys($1) c)))
+                AND NOT EXISTS (SELECT 1 FROM pg_catalog.pg_constraint k WHERE k.conrelid = $1 AND k.contype = 'f'
+                                  AND k.oid NOT IN (SELECT c.constraint_id FROM c360._checkable_foreign_keys($1) c))",
             &[oid.into()],
         )
         .ok()
@@ -105,6 +123,7 @@ impl TypedRows {
                 nulls: vec![true; attrs.len()],
                 from_value,
                 not_null,
+                foreign_keys: KeysWritten::for_table(oid, columns),
             })
         }
     }
@@ -130,6 +149,11 @@ impl TypedRows {
                 }
             }
         }
+        for keys in &mut self.foreign_keys {
+            if !nulls[keys.value] {
+                keys.record(values[keys.value]);
+            }
+        }
         self.heap.insert(&mut self.values, &mut self.nulls);
     }
 
@@ -137,6 +161,113 @@ impl TypedRows {
     /// tells the statistics collector about the rows, as an INSERT does.
     /// Returns the rows inserted.
     pub fn finish(self) -> i64 {
+        for keys in self.foreign_keys {
+            keys.finish();
+        }
         self.heap.finish(true)
+    }
+}
+
+/// Distinct keys held in memory before they go to their work table (under
+/// a megabyte; a key may then be written twice, which the lookup ignores).
+const KEYS_IN_MEMORY: usize = 10_000;
+
+/// The distinct values written to one foreign-key column, recorded in the
+/// work table `c360._defer_foreign_key_checks` made for them.
+struct KeysWritten {
+    /// the column's index among the values written
+    value: usize,
+    /// a text key (else an integer, by value)
+    text: bool,
+    /// the last key recorded (None: none yet): the lines of an order come
+    /// together
+    last: Option<Vec<u8>>,
+    pending: HashSet<Vec<u8>, BuildHasherDefault<IdHasher>>,
+    table: TempRows,
+    /// where the keys' datums are formed on their way to the table
+    memory: PgMemoryContexts,
+}
+
+impl KeysWritten {
+    /// Registers the checks of table `oid`'s foreign keys (all of them
+    /// checkable: `TypedRows::open` has made sure), one per key column.
+    fn for_table(oid: pg_sys::Oid, columns: &[(&str, pg_sys::Oid)]) -> Vec<KeysWritten> {
+        let registered: Vec<(String, String)> = Spi::connect(|client| {
+            client
+                .select(
+                    "SELECT column_name::text, keys_table FROM c360._defer_foreign_key_checks($1)",
+                    None,
+                    &[oid.into()],
+                )?
+                .map(|row| Ok((row.get::<String>(1)?.unwrap_or_default(), row.get::<String>(2)?.unwrap_or_default())))
+                .collect::<Result<Vec<_>, pgrx::spi::SpiError>>()
+        })
+        .unwrap_or_else(|e| super::spi_failed("registering the foreign-key checks of a direct write", e));
+        registered
+            .into_iter()
+            .map(|(column, keys_table)| {
+                let value = columns.iter().position(|(c, _)| *c == column).expect("the key columns are written");
+                let type_oid = columns[value].1;
+                KeysWritten {
+                    value,
+                    text: type_oid == pg_sys::TEXTOID,
+                    last: None,
+                    pending: HashSet::default(),
+                    table: TempRows::open(&keys_table, &[type_oid], "c360._defer_foreign_key_checks"),
+                    memory: PgMemoryContexts::new("c360 foreign keys written"),
+                }
+            })
+            .collect()
+    }
+
+    fn record(&mut self, datum: pg_sys::Datum) {
+        let by_value = datum.value().to_ne_bytes();
+        let key: &[u8] = if self.text {
+            // SAFETY: a text datum of the row being written
+            unsafe {
+                let text = datum.cast_mut_ptr::<pg_sys::varlena>();
+                std::slice::from_raw_parts(pgrx::varlena::vardata_any(text).cast(), pgrx::varlena::varsize_any_exhdr(text))
+            }
+        } else {
+            &by_value
+        };
+        match &mut self.last {
+            Some(last) if last.as_slice() == key => return,
+            Some(last) => {
+                last.clear();
+                last.extend_from_slice(key);
+            }
+            None => self.last = Some(key.to_vec()),
+        }
+        if !self.pending.contains(key) {
+            self.pending.insert(key.to_vec());
+            if self.pending.len() >= KEYS_IN_MEMORY {
+                self.flush();
+            }
+        }
+    }
+
+    fn flush(&mut self) {
+        let KeysWritten { text, pending, table, memory, .. } = self;
+        // SAFETY: the datums live until inserted (the insert copies them);
+        // the context is emptied after.
+        unsafe {
+            memory.switch_to(|_| {
+                for key in pending.drain() {
+                    let datum = if *text {
+                        pg_sys::Datum::from(pg_sys::cstring_to_text_with_len(key.as_ptr().cast(), key.len() as i32))
+                    } else {
+                        pg_sys::Datum::from(usize::from_ne_bytes(key.as_slice().try_into().expect("a by-value key")))
+                    };
+                    table.insert(&mut [datum], &mut [false]);
+                }
+            });
+            memory.reset();
+        }
+    }
+
+    fn finish(mut self) {
+        self.flush();
+        self.table.finish();
     }
 }
