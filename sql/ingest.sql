@@ -425,14 +425,13 @@ BEGIN
   SELECT count(*) INTO load_orders FROM pg_temp.c360_checked_orders;
   SELECT c.accepted_stored INTO counts FROM pg_temp.c360_checked_counts c;
   restore_orders := c360._begin_bulk_write('c360.orders', load_orders);
-  WITH typed AS (
-    SELECT order_id, customer_id, order_status, order_date, order_timestamp, has_facts, lines, units, sale_amount
-    FROM pg_temp.c360_checked_orders),
-  updated AS (
+  -- (the work table read directly by each step: a CTE over it would be
+  -- materialized, spilling to disk at 100x)
+  WITH updated AS (
     UPDATE c360.orders t
     SET customer_id = c.customer_id, order_status = c.order_status, order_date = c.order_date,
         order_timestamp = c.order_timestamp, load_id = p_load
-    FROM typed c
+    FROM pg_temp.c360_checked_orders c
     WHERE t.order_id = c.order_id
       AND (t.customer_id, t.order_status, t.order_date, t.order_timestamp)
           IS DISTINCT FROM (c.customer_id, c.order_status, c.order_date, c.order_timestamp)
@@ -440,7 +439,7 @@ BEGIN
   -- the orders new to c360 (all CTEs see the orders as they were before
   -- this statement)
   fresh AS (
-    SELECT c.* FROM typed c WHERE NOT EXISTS (SELECT 1 FROM c360.orders t WHERE t.order_id = c.order_id)),
+    SELECT c.* FROM pg_temp.c360_checked_orders c WHERE NOT EXISTS (SELECT 1 FROM c360.orders t WHERE t.order_id = c.order_id)),
   inserted AS (
     INSERT INTO c360.orders (order_id, customer_id, order_status, order_date, order_timestamp, load_id)
     SELECT c.order_id, c.customer_id, c.order_status, c.order_date, c.order_timestamp, p_load FROM fresh c
