@@ -207,25 +207,43 @@ impl Checked<'_> {
 /// invoice's first accepted line is refused, never misattributed.
 #[derive(Default)]
 pub struct LoadChecker {
-    lines_seen: IdMap<i64>,
+    /// every invoice seen but the current one
+    invoices: IdMap<InvoiceSeen>,
+    /// the invoice of the latest line, out of the map while its lines come:
+    /// an invoice's lines follow one another, so most lines look up nothing
+    current: Option<(String, InvoiceSeen)>,
     lines_without_invoice: i64,
-    first_customer: IdMap<String>,
+}
+
+/// What the rules remember of an invoice.
+#[derive(Default)]
+struct InvoiceSeen {
+    /// its lines so far, refused ones included
+    lines: i64,
+    /// the customer of its first accepted line
+    first_customer: Option<String>,
 }
 
 impl LoadChecker {
+    /// The invoice `id`, made the current one.
+    fn invoice(&mut self, id: &str) -> &mut InvoiceSeen {
+        if !matches!(&self.current, Some((current, _)) if current == id) {
+            if let Some((previous, seen)) = self.current.take() {
+                self.invoices.insert(previous, seen);
+            }
+            self.current = Some(self.invoices.remove_entry(id).unwrap_or_else(|| (id.to_string(), InvoiceSeen::default())));
+        }
+        &mut self.current.as_mut().expect("just set").1
+    }
+
     pub fn check<'a>(&mut self, line: &Line<'a>) -> Checked<'a> {
         let order_id = line.invoice_no.map(btrim);
         let position = match order_id {
-            Some(o) => match self.lines_seen.get_mut(o) {
-                Some(n) => {
-                    *n += 1;
-                    *n
-                }
-                None => {
-                    self.lines_seen.insert(o.to_string(), 1);
-                    1
-                }
-            },
+            Some(o) => {
+                let seen = self.invoice(o);
+                seen.lines += 1;
+                seen.lines
+            }
             None => {
                 self.lines_without_invoice += 1;
                 self.lines_without_invoice
@@ -234,7 +252,8 @@ impl LoadChecker {
         let outcome = classify_with_quantity(line).and_then(|(_, quantity)| {
             let customer_id = normalize_customer_id(line.customer_id.unwrap_or_default());
             let invoice = order_id.unwrap_or_default();
-            match self.first_customer.get(invoice) {
+            let seen = self.invoice(invoice);
+            match &seen.first_customer {
                 Some(first) if first != customer_id => {
                     return Err(Refusal::new(
                         "invoice_customer_conflict",
@@ -246,9 +265,7 @@ impl LoadChecker {
                     ));
                 }
                 Some(_) => {}
-                None => {
-                    self.first_customer.insert(invoice.to_string(), customer_id.to_string());
-                }
+                None => seen.first_customer = Some(customer_id.to_string()),
             }
             // classify refused every line missing one of these; the values
             // to parse are trimmed as classify trimmed them, so PostgreSQL's
@@ -275,25 +292,32 @@ impl LoadChecker {
 pub struct FirstSeen<V> {
     index: IdMap<usize>,
     pub rows: Vec<(String, V)>,
+    /// the row last asked for: an order's lines, and so its customer's,
+    /// come one after another
+    last: Option<usize>,
 }
 
 impl<V> Default for FirstSeen<V> {
     fn default() -> Self {
-        FirstSeen { index: IdMap::default(), rows: Vec::new() }
+        FirstSeen { index: IdMap::default(), rows: Vec::new(), last: None }
     }
 }
 
 impl<V> FirstSeen<V> {
     /// The row of `key`, created by `new` the first time.
     pub fn entry(&mut self, key: &str, new: impl FnOnce() -> V) -> &mut V {
-        let at = match self.index.get(key) {
-            Some(&at) => at,
-            None => {
-                self.index.insert(key.to_string(), self.rows.len());
-                self.rows.push((key.to_string(), new()));
-                self.rows.len() - 1
-            }
+        let at = match self.last {
+            Some(last) if self.rows[last].0 == key => last,
+            _ => match self.index.get(key) {
+                Some(&at) => at,
+                None => {
+                    self.index.insert(key.to_string(), self.rows.len());
+                    self.rows.push((key.to_string(), new()));
+                    self.rows.len() - 1
+                }
+            },
         };
+        self.last = Some(at);
         &mut self.rows[at].1
     }
 }
@@ -486,6 +510,11 @@ mod tests {
         assert_eq!((accepted.description, accepted.country), (None, None));
         let no_invoice = checker.check(&Line { invoice_no: None, ..line("", "1", "1.00", "17850") });
         assert_eq!((no_invoice.order_item_id(), no_invoice.is_return()), (None, None));
+        // an invoice coming back after others keeps its count and customer
+        let again = checker.check(&line("536365", "1", "1.00", "13748"));
+        assert_eq!((again.position, again.outcome.unwrap_err().reason), (5, "invoice_customer_conflict"));
+        assert_eq!(checker.check(&line("C536379", "-1", "27.50", "14527.0")).position, 2);
+        assert_eq!(checker.check(&line("536365", "1", "1.00", "17850")).position, 6);
     }
 
     #[test]
