@@ -15,11 +15,11 @@
 //! CHECK constraint, a generated or identity column, a partition, an index
 //! — or without INSERT privilege for the current user. The caller then
 //! takes the ordinary path.
+use super::online_retail::IdHasher;
 use super::temp_rows::{HeapInserts, TempRows};
 use pgrx::pg_sys;
 use pgrx::prelude::*;
 use pgrx::PgMemoryContexts;
-use super::online_retail::IdHasher;
 use std::collections::HashSet;
 use std::hash::BuildHasherDefault;
 
