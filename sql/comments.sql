@@ -28,7 +28,7 @@ COMMENT ON FUNCTION c360._ingest_payments(bigint) IS 'internal: promotes one sta
 COMMENT ON FUNCTION c360._reject_checked_rows(bigint, text) IS 'internal: records the rows of the current load that failed a check';
 COMMENT ON FUNCTION c360._begin_bulk_write(regclass, bigint, boolean) IS 'internal: drops a table''s indexes and (unless kept) foreign keys before a bulk load when that is cheaper than row-by-row checks and index inserts, returning the statements that add them back (NULL: row-by-row path)';
 COMMENT ON FUNCTION c360._checkable_foreign_keys(regclass) IS 'internal: the foreign keys of a table that a direct writer may check itself, once per distinct key';
-COMMENT ON FUNCTION c360._defer_foreign_key_checks(regclass) IS 'internal: registers the checks of a table''s foreign keys for a direct writer, with a work table of keys each (no rows: a foreign key does not qualify)';
+COMMENT ON FUNCTION c360._defer_foreign_key_checks(regclass) IS 'internal: registers the checks of a table''s foreign keys for a direct writer, with a work table of keys each (all of them must qualify: _checkable_foreign_keys)';
 COMMENT ON FUNCTION c360._check_deferred_foreign_keys() IS 'internal: looks up the keys a direct writer recorded in their referenced tables, raising a foreign-key violation for the first missing one';
 COMMENT ON FUNCTION c360._end_bulk_write(text[]) IS 'internal: adds back the foreign keys and indexes _begin_bulk_write dropped, validating every row';
 COMMENT ON FUNCTION c360._reject_repeated_keys(text, text) IS 'internal: marks rows repeating a key seen earlier in the same load';

@@ -236,10 +236,10 @@ $$;
 -- keys whose two columns have the same type (text, integer or bigint) and
 -- collation qualify: _checkable_foreign_keys lists them.
 CREATE FUNCTION c360._checkable_foreign_keys(p_table regclass)
-RETURNS TABLE (constraint_id oid, column_name name, column_type regtype)
+RETURNS TABLE (constraint_id oid, column_name name, column_type regtype, column_collation oid, referenced regclass)
 LANGUAGE sql STABLE SET search_path = pg_catalog, pg_temp
 AS $$
-  SELECT k.oid, a.attname, a.atttypid::regtype
+  SELECT k.oid, a.attname, a.atttypid::regtype, a.attcollation, k.confrelid::regclass
   FROM pg_constraint k
   JOIN pg_attribute a ON a.attrelid = k.conrelid AND a.attnum = k.conkey[1]
   JOIN pg_attribute p ON p.attrelid = k.confrelid AND p.attnum = k.confkey[1]
@@ -267,12 +267,7 @@ BEGIN
   IF to_regclass('pg_temp.c360_deferred_key_checks') IS NULL THEN
     CREATE TEMP TABLE c360_deferred_key_checks (constraint_id oid, keys regclass) ON COMMIT DROP;
   END IF;
-  FOR fk IN
-    SELECT c.constraint_id, c.column_name, c.column_type, a.attcollation, k.confrelid::regclass AS referenced
-    FROM c360._checkable_foreign_keys(p_table) c
-    JOIN pg_constraint k ON k.oid = c.constraint_id
-    JOIN pg_attribute a ON a.attrelid = p_table AND a.attname = c.column_name
-  LOOP
+  FOR fk IN SELECT * FROM c360._checkable_foreign_keys(p_table) LOOP
     EXECUTE format('LOCK TABLE %s IN SHARE ROW EXCLUSIVE MODE', fk.referenced);
     keys_table := 'c360_keys_of_' || fk.constraint_id;
     IF to_regclass(format('pg_temp.%I', keys_table)) IS NOT NULL THEN
@@ -282,7 +277,7 @@ BEGIN
     EXECUTE format('CREATE TEMP TABLE %I (key %s %s) ON COMMIT DROP',
                    keys_table, fk.column_type,
                    (SELECT format('COLLATE %I.%I', n.nspname, l.collname)
-                    FROM pg_collation l JOIN pg_namespace n ON n.oid = l.collnamespace WHERE l.oid = fk.attcollation));
+                    FROM pg_collation l JOIN pg_namespace n ON n.oid = l.collnamespace WHERE l.oid = fk.column_collation));
     DELETE FROM pg_temp.c360_deferred_key_checks d WHERE d.constraint_id = fk.constraint_id;
     INSERT INTO pg_temp.c360_deferred_key_checks VALUES (fk.constraint_id, format('pg_temp.%I', keys_table)::regclass);
     column_name := fk.column_name;
@@ -390,7 +385,7 @@ LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
   changed bigint; inserted bigint; new_orders bigint; load_orders bigint;
-  counts record;
+  stored_lines bigint;
   restore_orders text[];
 BEGIN
   -- One pass in Rust over the staged lines in file order, unless load_csv
@@ -423,7 +418,7 @@ BEGIN
   -- below); a large load checks their customers and builds their other
   -- indexes once, as for the lines (_begin_bulk_write).
   SELECT count(*) INTO load_orders FROM pg_temp.c360_checked_orders;
-  SELECT c.accepted_stored INTO counts FROM pg_temp.c360_checked_counts c;
+  SELECT c.accepted_stored INTO stored_lines FROM pg_temp.c360_checked_counts c;
   restore_orders := c360._begin_bulk_write('c360.orders', load_orders);
   -- (the work table read directly by each step: a CTE over it would be
   -- materialized, spilling to disk at 100x)
@@ -489,7 +484,7 @@ BEGIN
   WHERE NOT EXISTS (SELECT 1 FROM c360.order_items t WHERE t.order_item_id = c.order_item_id);
   GET DIAGNOSTICS inserted = ROW_COUNT;
   -- lines the pass stored in order_items itself are new lines too
-  inserted := inserted + counts.accepted_stored;
+  inserted := inserted + stored_lines;
   IF inserted > 0 AND new_orders < load_orders THEN
     -- New lines belong to the load's orders: their facts are rebuilt (all
     -- of them, a superset when the load also repeats unchanged orders; the
