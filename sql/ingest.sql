@@ -386,7 +386,7 @@ AS $$
 DECLARE
   changed bigint; inserted bigint; new_orders bigint; load_orders bigint;
   stored_lines bigint;
-  restore_orders text[];
+  restore_orders text[]; restore_facts text[];
 BEGIN
   -- One pass in Rust over the staged lines in file order, unless load_csv
   -- has checked this load straight from its file into the work tables.
@@ -420,6 +420,14 @@ BEGIN
   SELECT count(*) INTO load_orders FROM pg_temp.c360_checked_orders;
   SELECT c.accepted_stored INTO stored_lines FROM pg_temp.c360_checked_counts c;
   restore_orders := c360._begin_bulk_write('c360.orders', load_orders);
+  -- the facts of the orders new to c360 are written with them (below)
+  restore_facts := c360._begin_bulk_write('c360.fact_orders', load_orders);
+  IF (SELECT r.facts_stale FROM c360.refresh_state r) THEN
+    -- an order deleted outside ingest keeps its facts until the next
+    -- refresh: those of the load's orders go now, as they are written anew
+    DELETE FROM c360.fact_orders f USING pg_temp.c360_checked_orders c
+    WHERE f.order_id = c.order_id AND NOT EXISTS (SELECT 1 FROM c360.orders o WHERE o.order_id = f.order_id);
+  END IF;
   -- (the work table read directly by each step: a CTE over it would be
   -- materialized, spilling to disk at 100x)
   WITH updated AS (
@@ -443,20 +451,29 @@ BEGIN
   -- orders listed before this statement does what ON CONFLICT DO NOTHING
   -- did, without a speculative insertion per order). An order new to c360
   -- has no lines but this load's (a line key names its order), so the line
-  -- sums the pass kept are its facts' sums: _refresh_touched_facts takes
-  -- them instead of reading its lines back from order_items. A known
-  -- order's sums are left NULL: it may have lines of earlier loads.
+  -- sums the pass kept are its facts' sums: its fact_orders row is written
+  -- here, as _refresh_touched_facts would write it, instead of reading its
+  -- lines back. Those without sums (a price too large to sum in the pass)
+  -- and the updated orders are left to _refresh_touched_facts.
+  facts AS (
+    INSERT INTO c360.fact_orders (order_id, customer_id, order_timestamp, order_date, order_status, is_sale, is_return, revenue, lines, units)
+    SELECT c.order_id, c.customer_id, c.order_timestamp, c.order_date, c.order_status,
+           coalesce(r.is_revenue, false) AND c.sale_amount IS NOT NULL,
+           coalesce(r.is_return, false),
+           CASE WHEN coalesce(r.is_revenue, false) THEN coalesce(c.sale_amount, 0) ELSE 0 END,
+           c.lines, c.units
+    FROM fresh c LEFT JOIN c360.order_status_rules r ON r.order_status = c.order_status
+    WHERE c.has_facts),
   touched AS (
-    INSERT INTO pg_temp.c360_touched (order_id, customer_id, lines, units, sale_amount)
+    INSERT INTO pg_temp.c360_touched (order_id, customer_id)
     SELECT u.* FROM (
-      SELECT order_id, customer_id, NULL::bigint, NULL::bigint, NULL::numeric FROM updated
+      SELECT order_id, customer_id FROM updated
       UNION ALL
-      SELECT order_id, customer_id, CASE WHEN has_facts THEN lines END, CASE WHEN has_facts THEN units END,
-             CASE WHEN has_facts THEN sale_amount END
-      FROM fresh) u (order_id, customer_id, lines, units, sale_amount)
+      SELECT order_id, customer_id FROM fresh WHERE NOT has_facts) u (order_id, customer_id)
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.c360_touched k WHERE k.order_id = u.order_id))
   SELECT count(*) INTO new_orders FROM inserted;
   PERFORM c360._end_bulk_write(restore_orders);
+  PERFORM c360._end_bulk_write(restore_facts);
   IF new_orders < load_orders THEN
     -- lines that may update known ones: without statistics the update
     -- below merge-joins (2.5x slower than the hash join it takes with them
@@ -487,9 +504,13 @@ BEGIN
   inserted := inserted + stored_lines;
   IF inserted > 0 AND new_orders < load_orders THEN
     -- New lines belong to the load's orders: their facts are rebuilt (all
-    -- of them, a superset when the load also repeats unchanged orders; the
-    -- orders step above listed the new orders).
-    INSERT INTO pg_temp.c360_touched (order_id) SELECT order_id FROM pg_temp.c360_checked_orders ON CONFLICT DO NOTHING;
+    -- of them, a superset when the load also repeats unchanged orders).
+    -- The orders this load wrote are done: the updated ones are listed
+    -- already, and the new ones have their facts or are listed too.
+    INSERT INTO pg_temp.c360_touched (order_id)
+    SELECT c.order_id FROM pg_temp.c360_checked_orders c
+    WHERE NOT EXISTS (SELECT 1 FROM c360.orders o WHERE o.order_id = c.order_id AND o.load_id = p_load)
+    ON CONFLICT DO NOTHING;
   END IF;
   changed := changed + inserted;
   -- (the line tables stay for ingest's bookkeeping and rejects)
@@ -686,17 +707,11 @@ END
 $$;
 
 -- The orders whose facts a load or a rebuild must write: pg_temp.c360_touched.
--- lines, units and sale_amount, when set, are the order's line sums already
--- known (an order new to c360 in an Online Retail load: the checking pass
--- kept them).
 CREATE FUNCTION c360._create_touched() RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-  CREATE TEMP TABLE c360_touched (
-    order_id text COLLATE "C" PRIMARY KEY, customer_id text COLLATE "C",
-    lines bigint, units bigint, sale_amount numeric
-  ) ON COMMIT DROP;
+  CREATE TEMP TABLE c360_touched (order_id text COLLATE "C" PRIMARY KEY, customer_id text COLLATE "C") ON COMMIT DROP;
 END
 $$;
 
@@ -704,8 +719,9 @@ $$;
 -- their lines: the order-grain sums of what the fact_sales view shows per
 -- line, taken from order_items directly rather than through the view's
 -- joins (is_sale: a revenue status and a line with units; revenue: the sale
--- lines' amounts; is_return: a return status and at least one line), or
--- from the sums c360_touched already holds.
+-- lines' amounts; is_return: a return status and at least one line).
+-- (_ingest_online_retail writes the facts of new orders the same way from
+-- the checking pass's sums.)
 CREATE FUNCTION c360._refresh_touched_facts() RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
@@ -721,14 +737,11 @@ BEGIN
   FROM pg_temp.c360_touched t
   JOIN c360.orders o ON o.order_id = t.order_id
   LEFT JOIN c360.order_status_rules r ON r.order_status = o.order_status
-  LEFT JOIN (SELECT k.order_id, k.lines, k.units, k.sale_amount, k.sale_amount IS NOT NULL AS has_units
-             FROM pg_temp.c360_touched k WHERE k.lines IS NOT NULL
-             UNION ALL
-             SELECT i.order_id, count(*) AS lines, sum(i.quantity) AS units,
+  LEFT JOIN (SELECT i.order_id, count(*) AS lines, sum(i.quantity) AS units,
                     sum(i.quantity * i.unit_price) FILTER (WHERE i.quantity > 0) AS sale_amount,
                     bool_or(i.quantity > 0) AS has_units
              FROM c360.order_items i
-             WHERE i.order_id IN (SELECT k.order_id FROM pg_temp.c360_touched k WHERE k.lines IS NULL)
+             WHERE i.order_id IN (SELECT k.order_id FROM pg_temp.c360_touched k)
              GROUP BY i.order_id) l ON l.order_id = o.order_id;
 END
 $$;
