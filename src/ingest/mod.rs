@@ -48,7 +48,7 @@ extension_sql_file!(
 );
 
 fn refusal_array(r: Result<(), Refusal>) -> Option<Vec<String>> {
-    r.err().map(|r| vec![r.reason.to_string(), r.message])
+    r.err().map(|r| vec![r.reason.to_string(), r.message.into_owned()])
 }
 
 /// Checks one staged text value. Returns NULL when it is acceptable, or
