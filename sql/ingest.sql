@@ -422,12 +422,6 @@ BEGIN
   restore_orders := c360._begin_bulk_write('c360.orders', load_orders);
   -- the facts of the orders new to c360 are written with them (below)
   restore_facts := c360._begin_bulk_write('c360.fact_orders', load_orders);
-  IF (SELECT r.facts_stale FROM c360.refresh_state r) THEN
-    -- an order deleted outside ingest keeps its facts until the next
-    -- refresh: those of the load's orders go now, as they are written anew
-    DELETE FROM c360.fact_orders f USING pg_temp.c360_checked_orders c
-    WHERE f.order_id = c.order_id AND NOT EXISTS (SELECT 1 FROM c360.orders o WHERE o.order_id = f.order_id);
-  END IF;
   -- (the work table read directly by each step: a CTE over it would be
   -- materialized, spilling to disk at 100x)
   WITH updated AS (
@@ -453,8 +447,10 @@ BEGIN
   -- has no lines but this load's (a line key names its order), so the line
   -- sums the pass kept are its facts' sums: its fact_orders row is written
   -- here, as _refresh_touched_facts would write it, instead of reading its
-  -- lines back. Those without sums (a price too large to sum in the pass)
-  -- and the updated orders are left to _refresh_touched_facts.
+  -- lines back. Left to _refresh_touched_facts: the updated orders, those
+  -- without sums (a price too large to sum in the pass), and those that
+  -- still have a facts row (an order deleted outside ingest keeps it until
+  -- the next refresh; _refresh_touched_facts replaces it).
   facts AS (
     INSERT INTO c360.fact_orders (order_id, customer_id, order_timestamp, order_date, order_status, is_sale, is_return, revenue, lines, units)
     SELECT c.order_id, c.customer_id, c.order_timestamp, c.order_date, c.order_status,
@@ -463,13 +459,14 @@ BEGIN
            CASE WHEN coalesce(r.is_revenue, false) THEN coalesce(c.sale_amount, 0) ELSE 0 END,
            c.lines, c.units
     FROM fresh c LEFT JOIN c360.order_status_rules r ON r.order_status = c.order_status
-    WHERE c.has_facts),
+    WHERE c.has_facts AND NOT EXISTS (SELECT 1 FROM c360.fact_orders f WHERE f.order_id = c.order_id)),
   touched AS (
     INSERT INTO pg_temp.c360_touched (order_id, customer_id)
     SELECT u.* FROM (
       SELECT order_id, customer_id FROM updated
       UNION ALL
-      SELECT order_id, customer_id FROM fresh WHERE NOT has_facts) u (order_id, customer_id)
+      SELECT c.order_id, c.customer_id FROM fresh c
+      WHERE NOT c.has_facts OR EXISTS (SELECT 1 FROM c360.fact_orders f WHERE f.order_id = c.order_id)) u (order_id, customer_id)
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.c360_touched k WHERE k.order_id = u.order_id))
   SELECT count(*) INTO new_orders FROM inserted;
   PERFORM c360._end_bulk_write(restore_orders);
