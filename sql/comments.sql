@@ -33,6 +33,7 @@ COMMENT ON FUNCTION c360._check_deferred_foreign_keys() IS 'internal: looks up t
 COMMENT ON FUNCTION c360._end_bulk_write(text[]) IS 'internal: adds back the foreign keys and indexes _begin_bulk_write dropped, validating every row';
 COMMENT ON FUNCTION c360._reject_repeated_keys(text, text) IS 'internal: marks rows repeating a key seen earlier in the same load';
 COMMENT ON FUNCTION c360._reject_unknown_refs(text, text, text, text) IS 'internal: marks rows referencing a key that does not exist';
+COMMENT ON FUNCTION c360._order_status_kinds() IS 'internal: the revenue and the return statuses of c360.order_status_rules, as two arrays';
 COMMENT ON FUNCTION c360._create_touched() IS 'internal: creates pg_temp.c360_touched, the orders whose facts a load or a rebuild writes from their lines';
 COMMENT ON FUNCTION c360._refresh_touched_facts() IS 'internal: rebuilds the fact_orders rows of the orders a load touched';
 

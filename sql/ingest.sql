@@ -454,11 +454,11 @@ BEGIN
   facts AS (
     INSERT INTO c360.fact_orders (order_id, customer_id, order_timestamp, order_date, order_status, is_sale, is_return, revenue, lines, units)
     SELECT c.order_id, c.customer_id, c.order_timestamp, c.order_date, c.order_status,
-           coalesce(r.is_revenue, false) AND c.sale_amount IS NOT NULL,
-           coalesce(r.is_return, false),
-           CASE WHEN coalesce(r.is_revenue, false) THEN coalesce(c.sale_amount, 0) ELSE 0 END,
+           c.order_status = ANY (s.revenue) AND c.sale_amount IS NOT NULL,
+           c.order_status = ANY (s.returns),
+           CASE WHEN c.order_status = ANY (s.revenue) THEN coalesce(c.sale_amount, 0) ELSE 0 END,
            c.lines, c.units
-    FROM fresh c LEFT JOIN c360.order_status_rules r ON r.order_status = c.order_status
+    FROM fresh c CROSS JOIN c360._order_status_kinds() s
     WHERE c.has_facts AND NOT EXISTS (SELECT 1 FROM c360.fact_orders f WHERE f.order_id = c.order_id)),
   touched AS (
     INSERT INTO pg_temp.c360_touched (order_id, customer_id)
@@ -703,6 +703,19 @@ BEGIN
 END
 $$;
 
+-- The revenue and return statuses of c360.order_status_rules, as two arrays:
+-- the facts test an order's status against them. Joined to the view
+-- instead, whose 14 rows the planner cannot estimate (a function and a
+-- table that is usually empty), the facts statements sorted every order by
+-- status for a merge join: an external sort of 2.2M orders at 100x.
+CREATE FUNCTION c360._order_status_kinds(OUT revenue text[], OUT returns text[])
+LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog, pg_temp
+AS $$
+  SELECT coalesce(array_agg(r.order_status) FILTER (WHERE r.is_revenue), '{}'),
+         coalesce(array_agg(r.order_status) FILTER (WHERE r.is_return), '{}')
+  FROM c360.order_status_rules r
+$$;
+
 -- The orders whose facts a load or a rebuild must write: pg_temp.c360_touched.
 CREATE FUNCTION c360._create_touched() RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
@@ -726,14 +739,14 @@ BEGIN
   DELETE FROM c360.fact_orders f USING pg_temp.c360_touched t WHERE f.order_id = t.order_id;
   INSERT INTO c360.fact_orders (order_id, customer_id, order_timestamp, order_date, order_status, is_sale, is_return, revenue, lines, units)
   SELECT o.order_id, o.customer_id, o.order_timestamp, o.order_date, o.order_status,
-         coalesce(r.is_revenue, false) AND coalesce(l.has_units, false),
-         coalesce(r.is_return, false) AND l.order_id IS NOT NULL,
-         CASE WHEN coalesce(r.is_revenue, false) THEN coalesce(l.sale_amount, 0) ELSE 0 END,
+         o.order_status = ANY (s.revenue) AND coalesce(l.has_units, false),
+         o.order_status = ANY (s.returns) AND l.order_id IS NOT NULL,
+         CASE WHEN o.order_status = ANY (s.revenue) THEN coalesce(l.sale_amount, 0) ELSE 0 END,
          coalesce(l.lines, 0),
          coalesce(l.units, 0)
   FROM pg_temp.c360_touched t
   JOIN c360.orders o ON o.order_id = t.order_id
-  LEFT JOIN c360.order_status_rules r ON r.order_status = o.order_status
+  CROSS JOIN c360._order_status_kinds() s
   LEFT JOIN (SELECT i.order_id, count(*) AS lines, sum(i.quantity) AS units,
                     sum(i.quantity * i.unit_price) FILTER (WHERE i.quantity > 0) AS sale_amount,
                     bool_or(i.quantity > 0) AS has_units
