@@ -405,7 +405,7 @@ BEGIN
     ON CONFLICT (customer_id) DO UPDATE SET country = EXCLUDED.country, load_id = EXCLUDED.load_id
     WHERE t.country IS DISTINCT FROM EXCLUDED.country
     RETURNING t.customer_id)
-  INSERT INTO pg_temp.c360_touched SELECT o.order_id, o.customer_id FROM c360.orders o JOIN up USING (customer_id)
+  INSERT INTO pg_temp.c360_touched SELECT o.order_id FROM c360.orders o JOIN up USING (customer_id)
   ON CONFLICT DO NOTHING;
 
   -- a load that gives no description keeps the known one
@@ -432,7 +432,7 @@ BEGIN
     WHERE t.order_id = c.order_id
       AND (t.customer_id, t.order_status, t.order_date, t.order_timestamp)
           IS DISTINCT FROM (c.customer_id, c.order_status, c.order_date, c.order_timestamp)
-    RETURNING t.order_id, t.customer_id),
+    RETURNING t.order_id),
   -- the orders new to c360 (all CTEs see the orders as they were before
   -- this statement)
   fresh AS (
@@ -461,12 +461,12 @@ BEGIN
     FROM fresh c CROSS JOIN c360._order_status_kinds() s
     WHERE c.has_facts AND NOT EXISTS (SELECT 1 FROM c360.fact_orders f WHERE f.order_id = c.order_id)),
   touched AS (
-    INSERT INTO pg_temp.c360_touched (order_id, customer_id)
-    SELECT u.* FROM (
-      SELECT order_id, customer_id FROM updated
+    INSERT INTO pg_temp.c360_touched (order_id)
+    SELECT u.order_id FROM (
+      SELECT order_id FROM updated
       UNION ALL
-      SELECT c.order_id, c.customer_id FROM fresh c
-      WHERE NOT c.has_facts OR EXISTS (SELECT 1 FROM c360.fact_orders f WHERE f.order_id = c.order_id)) u (order_id, customer_id)
+      SELECT c.order_id FROM fresh c
+      WHERE NOT c.has_facts OR EXISTS (SELECT 1 FROM c360.fact_orders f WHERE f.order_id = c.order_id)) u
     WHERE NOT EXISTS (SELECT 1 FROM pg_temp.c360_touched k WHERE k.order_id = u.order_id))
   SELECT count(*) INTO new_orders FROM inserted;
   PERFORM c360._end_bulk_write(restore_orders);
@@ -489,7 +489,7 @@ BEGIN
     WHERE t.order_item_id = c.order_item_id
       AND (t.order_id, t.product_id, t.quantity, t.unit_price) IS DISTINCT FROM (c.order_id, c.product_id, c.quantity, c.unit_price)
     RETURNING t.order_id),
-  touched AS (INSERT INTO pg_temp.c360_touched SELECT DISTINCT order_id, NULL FROM updated ON CONFLICT DO NOTHING)
+  touched AS (INSERT INTO pg_temp.c360_touched SELECT DISTINCT order_id FROM updated ON CONFLICT DO NOTHING)
   SELECT count(*) INTO changed FROM updated;
   -- no RETURNING: handing 400k rows back cost a third of the insert
   INSERT INTO c360.order_items (order_item_id, order_id, product_id, quantity, unit_price, load_id)
@@ -543,7 +543,7 @@ BEGIN
           IS DISTINCT FROM (EXCLUDED.created_at, EXCLUDED.city, EXCLUDED.state, EXCLUDED.country)
     RETURNING t.customer_id),
   n AS (SELECT count(*) AS n FROM up),
-  touched AS (INSERT INTO pg_temp.c360_touched SELECT o.order_id, o.customer_id FROM c360.orders o JOIN up USING (customer_id) ON CONFLICT DO NOTHING)
+  touched AS (INSERT INTO pg_temp.c360_touched SELECT o.order_id FROM c360.orders o JOIN up USING (customer_id) ON CONFLICT DO NOTHING)
   SELECT n.n INTO changed FROM n;
   RETURN changed;
 END
@@ -612,9 +612,9 @@ BEGIN
           order_date = EXCLUDED.order_date, order_timestamp = EXCLUDED.order_timestamp, load_id = EXCLUDED.load_id
     WHERE (t.customer_id, t.order_status, t.order_date, t.order_timestamp)
           IS DISTINCT FROM (EXCLUDED.customer_id, EXCLUDED.order_status, EXCLUDED.order_date, EXCLUDED.order_timestamp)
-    RETURNING t.order_id, t.customer_id),
+    RETURNING t.order_id),
   n AS (SELECT count(*) AS n FROM up),
-  touched AS (INSERT INTO pg_temp.c360_touched SELECT * FROM up ON CONFLICT DO NOTHING)
+  touched AS (INSERT INTO pg_temp.c360_touched SELECT order_id FROM up ON CONFLICT DO NOTHING)
   SELECT n.n INTO changed FROM n;
   RETURN changed;
 END
@@ -656,7 +656,7 @@ BEGIN
     RETURNING order_id),
   up AS (SELECT order_id FROM updated UNION ALL SELECT order_id FROM inserted),
   n AS (SELECT count(*) AS n FROM up),
-  touched AS (INSERT INTO pg_temp.c360_touched SELECT DISTINCT order_id, NULL FROM up ON CONFLICT DO NOTHING)
+  touched AS (INSERT INTO pg_temp.c360_touched SELECT DISTINCT order_id FROM up ON CONFLICT DO NOTHING)
   SELECT n.n INTO changed FROM n;
   RETURN changed;
 END
@@ -721,7 +721,7 @@ CREATE FUNCTION c360._create_touched() RETURNS void
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
 BEGIN
-  CREATE TEMP TABLE c360_touched (order_id text COLLATE "C" PRIMARY KEY, customer_id text COLLATE "C") ON COMMIT DROP;
+  CREATE TEMP TABLE c360_touched (order_id text COLLATE "C" PRIMARY KEY) ON COMMIT DROP;
 END
 $$;
 

@@ -47,7 +47,7 @@ DECLARE n bigint;
 BEGIN
   DELETE FROM c360.fact_orders;
   PERFORM c360._create_touched();
-  INSERT INTO pg_temp.c360_touched (order_id, customer_id) SELECT order_id, customer_id FROM c360.orders;
+  INSERT INTO pg_temp.c360_touched (order_id) SELECT order_id FROM c360.orders;
   PERFORM c360._refresh_touched_facts();
   DROP TABLE pg_temp.c360_touched;
   UPDATE c360.refresh_state SET facts_stale = false, stale_since = NULL, stale_because = NULL;
