@@ -34,12 +34,13 @@ CREATE AGGREGATE c360.gamma_gamma_fit(frequency float8, monetary numeric) (
 -- monetary = mean revenue of the repeat purchase days (0 without any).
 -- A plain GROUP BY customer_id over order-grain rows (Citus-friendly).
 ------------------------------------------------------------------------------
--- Per customer in one pass: first and last purchase day, rows, exact revenue,
--- distinct purchase days and the first day's revenue. Six aggregates with
--- one transition function and read-only finals, so PostgreSQL keeps a single
--- Rust state per customer for all of them (src/clv/mod.rs) instead of six
--- (min, max, count and sum each kept their own). The mean of the repeat days
--- is (all revenue - first-day revenue) / (days - 1).
+-- Per customer in one pass: first, second and last purchase day, rows, exact
+-- revenue, distinct purchase days, the first day's revenue and the months
+-- with a purchase. Eight aggregates with one transition function and
+-- read-only finals, so PostgreSQL keeps a single Rust state per customer for
+-- all of them (src/clv/mod.rs) instead of one each (min, max, count and sum
+-- each kept their own). The mean of the repeat days is (all revenue -
+-- first-day revenue) / (days - 1).
 CREATE FUNCTION c360._purchase_days_transition(state internal, day date, revenue numeric) RETURNS internal
     LANGUAGE c IMMUTABLE PARALLEL SAFE AS 'MODULE_PATHNAME', 'c360_purchase_days_transition';
 DO $$
@@ -48,7 +49,8 @@ DECLARE
 BEGIN
   FOR agg IN SELECT * FROM (VALUES ('_purchase_days', 'integer'), ('_first_day_revenue', 'numeric'),
                                    ('_first_purchase_day', 'date'), ('_last_purchase_day', 'date'),
-                                   ('_purchase_count', 'integer'), ('_purchase_revenue', 'numeric')) a(name, result) LOOP
+                                   ('_purchase_count', 'integer'), ('_purchase_revenue', 'numeric'),
+                                   ('_second_purchase_day', 'date'), ('_purchase_months', 'date[]')) a(name, result) LOOP
     EXECUTE format('CREATE FUNCTION c360.%I(state internal) RETURNS %s
                       LANGUAGE c IMMUTABLE PARALLEL SAFE AS %L, %L',
                    agg.name || '_final', agg.result, 'MODULE_PATHNAME', 'c360' || agg.name || '_final');
@@ -62,17 +64,19 @@ END
 $$;
 
 -- Per customer with a sale order before as_of: first and last order day,
--- orders, revenue, distinct purchase days and the first day's revenue. The
--- one GROUP BY customer_id over fact_orders that RFM (customer_metrics) and
--- the BTYD summary share: a refresh runs it once (sql/refresh.sql).
+-- orders, revenue, distinct purchase days, the first day's revenue, the day
+-- of the second order and the months with an order. The one GROUP BY
+-- customer_id over fact_orders that RFM (customer_metrics), the BTYD summary
+-- and the KPI tables share: a refresh runs it once (sql/refresh.sql).
 CREATE FUNCTION c360._customer_purchases(as_of date)
 RETURNS TABLE (customer_id text, first_day date, last_day date, orders integer, revenue numeric,
-               purchase_days integer, first_day_revenue numeric)
+               purchase_days integer, first_day_revenue numeric, second_day date, months date[])
 LANGUAGE sql STABLE PARALLEL SAFE SET search_path = pg_catalog
 AS $$
   SELECT o.customer_id, c360._first_purchase_day(o.order_date, o.revenue), c360._last_purchase_day(o.order_date, o.revenue),
          c360._purchase_count(o.order_date, o.revenue), c360._purchase_revenue(o.order_date, o.revenue),
-         c360._purchase_days(o.order_date, o.revenue), c360._first_day_revenue(o.order_date, o.revenue)
+         c360._purchase_days(o.order_date, o.revenue), c360._first_day_revenue(o.order_date, o.revenue),
+         c360._second_purchase_day(o.order_date, o.revenue), c360._purchase_months(o.order_date, o.revenue)
   FROM c360.fact_orders o
   WHERE o.is_sale AND o.order_date < _customer_purchases.as_of
   GROUP BY o.customer_id
@@ -217,7 +221,7 @@ COMMENT ON FUNCTION c360.gamma_gamma_expected_value(c360.gamma_gamma_model, floa
 COMMENT ON FUNCTION c360.clv(c360.bgnbd_model, c360.gamma_gamma_model, float8, float8, float8, numeric, integer, float8, float8) IS 'customer lifetime value over months (default 12): expected value per order times expected orders per month, discounted monthly (default 1%); units_per_month converts months to the models time unit (default 4.348125 weeks); numeric, 4 decimals';
 COMMENT ON AGGREGATE c360._purchase_days(date, numeric) IS 'internal (btyd_summary): number of distinct purchase days';
 COMMENT ON AGGREGATE c360._first_day_revenue(date, numeric) IS 'internal (btyd_summary): revenue of the first purchase day (sum of its non-NULL revenues)';
-COMMENT ON FUNCTION c360._purchase_days_transition(internal, date, numeric) IS 'internal: transition function of the purchase aggregates (c360._purchase_days, _first_day_revenue, _first_purchase_day, _last_purchase_day, _purchase_count, _purchase_revenue)';
+COMMENT ON FUNCTION c360._purchase_days_transition(internal, date, numeric) IS 'internal: transition function of the purchase aggregates (c360._purchase_days, _first_day_revenue, _first_purchase_day, _second_purchase_day, _last_purchase_day, _purchase_count, _purchase_revenue, _purchase_months)';
 COMMENT ON FUNCTION c360._purchase_days_final(internal) IS 'internal: final function of c360._purchase_days';
 COMMENT ON FUNCTION c360._first_day_revenue_final(internal) IS 'internal: final function of c360._first_day_revenue';
 COMMENT ON AGGREGATE c360._first_purchase_day(date, numeric) IS 'internal (customer purchases): earliest non-NULL day, like min';
@@ -228,7 +232,11 @@ COMMENT ON FUNCTION c360._first_purchase_day_final(internal) IS 'internal: final
 COMMENT ON FUNCTION c360._last_purchase_day_final(internal) IS 'internal: final function of c360._last_purchase_day';
 COMMENT ON FUNCTION c360._purchase_count_final(internal) IS 'internal: final function of c360._purchase_count';
 COMMENT ON FUNCTION c360._purchase_revenue_final(internal) IS 'internal: final function of c360._purchase_revenue';
-COMMENT ON FUNCTION c360._customer_purchases(date) IS 'internal: per customer with a sale order before as_of, first and last order day, orders, revenue, purchase days and first-day revenue (one GROUP BY customer_id over fact_orders)';
+COMMENT ON AGGREGATE c360._second_purchase_day(date, numeric) IS 'internal (customer purchases): day of the second row with a day (two on one day: that day), NULL for fewer';
+COMMENT ON AGGREGATE c360._purchase_months(date, numeric) IS 'internal (customer purchases): first day of each month with a row, ascending, once each';
+COMMENT ON FUNCTION c360._second_purchase_day_final(internal) IS 'internal: final function of c360._second_purchase_day';
+COMMENT ON FUNCTION c360._purchase_months_final(internal) IS 'internal: final function of c360._purchase_months';
+COMMENT ON FUNCTION c360._customer_purchases(date) IS 'internal: per customer with a sale order before as_of, first and last order day, orders, revenue, purchase days, first-day revenue, second order day and months with an order (one GROUP BY customer_id over fact_orders)';
 COMMENT ON FUNCTION c360._btyd_rows(date, text, regclass) IS 'internal: btyd_summary of the purchases in a table shaped like c360._customer_purchases(as_of), or of that function when NULL';
 COMMENT ON FUNCTION c360.btyd_summary(date, text) IS 'per customer with a sale before as_of: frequency (purchase days - 1), recency (last - first purchase day), t (as_of - first purchase day) in days or weeks, monetary (mean revenue of the repeat purchase days)';
 COMMENT ON FUNCTION c360._refresh_clv(date) IS 'refresh step: fits BG/NBD and Gamma-Gamma and scores every customer';

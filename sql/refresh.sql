@@ -117,7 +117,7 @@ BEGIN
     PERFORM set_config('work_mem', '256MB', true);
     -- The pipeline, in order. Each step replaces its tables' rows (DELETE +
     -- INSERT, never TRUNCATE: readers keep their snapshot, never wait).
-    FOREACH step IN ARRAY ARRAY['segment_rules', 'facts', 'dim_date', 'customer_metrics', 'rfm_segments', 'clusters', 'clv'] LOOP
+    FOREACH step IN ARRAY ARRAY['segment_rules', 'facts', 'dim_date', 'customer_metrics', 'rfm_segments', 'clusters', 'clv', 'kpis'] LOOP
       step_started := clock_timestamp();
       CASE step
         WHEN 'segment_rules' THEN
@@ -131,7 +131,7 @@ BEGIN
           rows := c360._refresh_dim_date();
         WHEN 'customer_metrics' THEN
           as_of := c360.as_of_date();
-          -- The run's one pass over fact_orders: customer_metrics and clv read it.
+          -- The run's one pass over fact_orders: customer_metrics, clv and kpis read it.
           IF to_regclass('pg_temp.c360_refresh_purchases') IS NOT NULL THEN DROP TABLE pg_temp.c360_refresh_purchases; END IF;
           CREATE TEMP TABLE c360_refresh_purchases ON COMMIT DROP AS SELECT * FROM c360._customer_purchases(as_of);
           rows := c360._refresh_customer_metrics(as_of);
@@ -141,6 +141,8 @@ BEGIN
           rows := c360._refresh_clusters(as_of);
         WHEN 'clv' THEN
           rows := c360._refresh_clv(as_of);
+        WHEN 'kpis' THEN
+          rows := c360._refresh_kpis(as_of);
       END CASE;
       ms := round(extract(epoch FROM clock_timestamp() - step_started)::numeric * 1000, 1);
       done := done || jsonb_build_object('step', step, 'rows', rows, 'ms', ms);
@@ -185,4 +187,4 @@ COMMENT ON COLUMN c360.refresh_log.error IS 'why it failed';
 COMMENT ON COLUMN c360.refresh_log.run_by IS 'the role that ran it';
 COMMENT ON COLUMN c360.refresh_log.backend_pid IS 'process id of the session that ran it';
 COMMENT ON SEQUENCE c360.refresh_run_id_seq IS 'refresh run numbers; a number without a refresh_log row is a run that died';
-COMMENT ON FUNCTION c360.refresh_c360(boolean) IS 'rebuilds every derived table (facts if stale, customer metrics, RFM segments, ...) in one transaction; one at a time; returns and logs rows and ms per step';
+COMMENT ON FUNCTION c360.refresh_c360(boolean) IS 'rebuilds every derived table (facts if stale, customer metrics, RFM segments, clusters, CLV, KPI tables) in one transaction; one at a time; returns and logs rows and ms per step';

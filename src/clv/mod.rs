@@ -335,10 +335,11 @@ impl RevenueSum {
 }
 
 /// State shared by the purchase aggregates `c360._first_purchase_day`,
-/// `_last_purchase_day`, `_purchase_count`, `_purchase_revenue`,
-/// `_purchase_days` and `_first_day_revenue` (same transition, read-only
-/// finals, so PostgreSQL keeps one state for all of them): one customer's
-/// summary in one pass, instead of six states per customer.
+/// `_second_purchase_day`, `_last_purchase_day`, `_purchase_count`,
+/// `_purchase_revenue`, `_purchase_days`, `_first_day_revenue` and
+/// `_purchase_months` (same transition, read-only finals, so PostgreSQL
+/// keeps one state for all of them): one customer's summary in one pass,
+/// instead of a state per aggregate and customer.
 #[derive(Default)]
 struct PurchasesState {
     days: purchase_days::PurchaseDays,
@@ -436,6 +437,22 @@ fn int4(value: usize) -> pg_sys::Datum {
     pg_sys::Datum::from(i32::try_from(value).unwrap_or(i32::MAX))
 }
 
+/// A `date[]` datum of PostgreSQL day numbers, in the current memory context.
+unsafe fn date_array(days: &[i32]) -> pg_sys::Datum {
+    let mut elements: Vec<pg_sys::Datum> = days.iter().map(|&day| pg_sys::Datum::from(day)).collect();
+    // SAFETY: construct_array copies the by-value elements into a new array.
+    unsafe {
+        pg_sys::Datum::from(pg_sys::construct_array(
+            elements.as_mut_ptr(),
+            elements.len() as i32,
+            pg_sys::DATEOID,
+            4,
+            true,
+            pg_sys::TYPALIGN_INT as std::ffi::c_char,
+        ))
+    }
+}
+
 purchase_final!(
     /// Final of `_purchase_days`: the number of distinct purchase days (0 for no rows).
     pg_finfo_c360_purchase_days_final, c360_purchase_days_final,
@@ -465,6 +482,20 @@ purchase_final!(
     pg_finfo_c360_first_purchase_day_final, c360_first_purchase_day_final,
     |s| s.and_then(|s| s.days.first()).map(pg_sys::Datum::from)
 );
+purchase_final!(
+    /// Final of `_second_purchase_day`: the day of the second purchase, repeats
+    /// counted (NULL for fewer than two rows with a day).
+    pg_finfo_c360_second_purchase_day_final, c360_second_purchase_day_final,
+    |s| s.and_then(|s| s.days.second()).map(pg_sys::Datum::from)
+);
+purchase_final!(
+    /// Final of `_purchase_months`: the first day of each month with a
+    /// purchase, ascending, as a `date[]` (NULL for no rows with a day).
+    pg_finfo_c360_purchase_months_final, c360_purchase_months_final,
+    // SAFETY: makes the array in the final function's context.
+    |s| s.map(|s| s.days.months()).filter(|months| !months.is_empty()).map(|months| unsafe { date_array(&months) })
+);
+
 purchase_final!(
     /// Final of `_last_purchase_day`: the latest non-NULL day (NULL for none).
     pg_finfo_c360_last_purchase_day_final, c360_last_purchase_day_final,

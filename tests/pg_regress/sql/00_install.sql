@@ -35,6 +35,7 @@ WHERE p.pronamespace = 'c360'::regnamespace
         'rfm_breaks_serialize', 'rfm_breaks_deserialize', 'rfm_breaks_final',
         '_purchase_days_transition', '_purchase_days_final', '_first_day_revenue_final', '_first_purchase_day_final',
         '_last_purchase_day_final', '_purchase_count_final', '_purchase_revenue_final',
+        '_second_purchase_day_final', '_purchase_months_final',
         'rfm_score', 'rfm_segment', 'rfm_tier', 'segment_rule_defaults',
         'kmeans_fit_transition', 'kmeans_fit_transition_options', 'kmeans_select_k_transition',
         'kmeans_select_k_transition_options', 'kmeans_combine', 'kmeans_serialize', 'kmeans_deserialize',
