@@ -7,7 +7,7 @@
 #
 #   c360       load_csv() of the raw file (one step, no staging), and
 #              import_csv + ingest(); refresh_c360() (total and
-#              per step); refresh + reading the KPI views; kmeans_fit and
+#              per step); refresh + reading the KPI tables it writes; kmeans_fit and
 #              bgnbd_fit on their own
 #   plain SQL  COPY of the raw file + benches/plain_sql/cleaning.sql, then
 #              benches/plain_sql/pipeline.sql (orders, customers, breaks,
