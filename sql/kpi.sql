@@ -122,8 +122,9 @@ BEGIN
   -- Customers active per (cohort month, month): each customer's months,
   -- the first of which is the cohort.
   CREATE TEMP TABLE c360_kpi_activity ON COMMIT DROP AS
-  SELECT p.months[1] AS cohort_month, m.month, count(*) AS customers
-  FROM pg_temp.c360_refresh_purchases p, unnest(p.months) m(month)
+  -- (unnest in the select list: no per-row function scan and tuplestore)
+  SELECT cohort_month, month, count(*) AS customers
+  FROM (SELECT p.months[1] AS cohort_month, unnest(p.months) AS month FROM pg_temp.c360_refresh_purchases p) a
   GROUP BY 1, 2;
   CREATE TEMP TABLE c360_kpi_countries ON COMMIT DROP AS
   SELECT coalesce(c.country, 'Unknown') AS country, sum(p.revenue) AS revenue, sum(p.orders) AS orders, count(*) AS customers
@@ -181,20 +182,25 @@ BEGIN
   -- Share of revenue from the top p % of customers by spend (the top
   -- ceil(p % of customers), ties broken by customer_id), and the Gini
   -- coefficient of customer spend (0 = everyone spends the same, 1 = one
-  -- customer spends everything).
+  -- customer spends everything). One sort: the ascending rank is n + 1 -
+  -- the descending one (customers with equal spend swap ranks among
+  -- themselves, which changes no sum below).
   INSERT INTO c360.revenue_concentration
-  WITH ranked AS (
-    SELECT revenue,
-           row_number() OVER (ORDER BY revenue DESC, customer_id COLLATE "C") AS rank_desc,
-           row_number() OVER (ORDER BY revenue, customer_id COLLATE "C") AS rank_asc,
-           count(*) OVER () AS n,
-           sum(revenue) OVER () AS total
-    FROM pg_temp.c360_refresh_purchases)
+  -- The top ranks are computed once, not per row (numeric arithmetic).
+  WITH totals AS (SELECT count(*) AS n, sum(revenue) AS total,
+                         ceil(count(*) * 0.01)::bigint AS top1, ceil(count(*) * 0.05)::bigint AS top5,
+                         ceil(count(*) * 0.10)::bigint AS top10, ceil(count(*) * 0.20)::bigint AS top20
+                  FROM pg_temp.c360_refresh_purchases),
+  ranked AS (
+    SELECT p.revenue, p.rank_desc, t.n + 1 - p.rank_desc AS rank_asc, t.*
+    FROM (SELECT revenue, row_number() OVER (ORDER BY revenue DESC, customer_id COLLATE "C") AS rank_desc
+          FROM pg_temp.c360_refresh_purchases) p
+    CROSS JOIN totals t)
   SELECT max(n),
-         round(sum(revenue) FILTER (WHERE rank_desc <= ceil(n * 0.01)) / nullif(max(total), 0), 6),
-         round(sum(revenue) FILTER (WHERE rank_desc <= ceil(n * 0.05)) / nullif(max(total), 0), 6),
-         round(sum(revenue) FILTER (WHERE rank_desc <= ceil(n * 0.10)) / nullif(max(total), 0), 6),
-         round(sum(revenue) FILTER (WHERE rank_desc <= ceil(n * 0.20)) / nullif(max(total), 0), 6),
+         round(sum(revenue) FILTER (WHERE rank_desc <= top1) / nullif(max(total), 0), 6),
+         round(sum(revenue) FILTER (WHERE rank_desc <= top5) / nullif(max(total), 0), 6),
+         round(sum(revenue) FILTER (WHERE rank_desc <= top10) / nullif(max(total), 0), 6),
+         round(sum(revenue) FILTER (WHERE rank_desc <= top20) / nullif(max(total), 0), 6),
          round(2 * sum(rank_asc * revenue) / nullif(max(n) * max(total), 0) - (max(n) + 1)::numeric / nullif(max(n), 0), 6)
   FROM ranked;
 
