@@ -120,9 +120,9 @@ BEGIN
   WHERE (o.is_sale OR o.is_return) AND o.order_date < _refresh_kpis.as_of
   GROUP BY 1;
   -- Customers active per (cohort month, month): each customer's months,
-  -- the first of which is the cohort.
+  -- the first of which is the cohort (unnest in the select list: no per-row
+  -- function scan and tuplestore).
   CREATE TEMP TABLE c360_kpi_activity ON COMMIT DROP AS
-  -- (unnest in the select list: no per-row function scan and tuplestore)
   SELECT cohort_month, month, count(*) AS customers
   FROM (SELECT p.months[1] AS cohort_month, unnest(p.months) AS month FROM pg_temp.c360_refresh_purchases p) a
   GROUP BY 1, 2;
@@ -216,25 +216,23 @@ BEGIN
   -- repeat_rate_trend: share of customers with 2+ orders, counting orders up
   -- to the end of the latest quarter with sales, against the quarter before.
   -- A customer had 2+ orders before a date when the second one was before it.
-  quarters AS (SELECT date_trunc('quarter', max(last_day)::timestamp)::date AS q FROM pg_temp.c360_refresh_purchases),
-  repeat_by_quarter AS (
-    SELECT e.quarter_end,
-           (SELECT count(*) FILTER (WHERE p.second_day < e.quarter_end)::numeric
-                   / nullif(count(*) FILTER (WHERE p.first_day < e.quarter_end), 0)
-            FROM pg_temp.c360_refresh_purchases p) AS rate
-    FROM quarters, LATERAL (VALUES ((q + interval '3 months')::date), (q)) e(quarter_end)),
+  -- The latest sale is kpi_summary's, written above; both rates in one scan.
+  quarters AS (SELECT date_trunc('quarter', last_order_date::timestamp)::date AS q FROM c360.kpi_summary),
+  repeat_rates AS (
+    SELECT count(*) FILTER (WHERE p.second_day < (q.q + interval '3 months')::date)::numeric
+             / nullif(count(*) FILTER (WHERE p.first_day < (q.q + interval '3 months')::date), 0) AS cur,
+           count(*) FILTER (WHERE p.second_day < q.q)::numeric / nullif(count(*) FILTER (WHERE p.first_day < q.q), 0) AS prev
+    FROM quarters q, pg_temp.c360_refresh_purchases p),
   repeat_rate_trend AS (
     SELECT 'repeat_rate_trend', format('Repeat rate %s%%, %s on the previous quarter',
-             round(cur.rate * 100, 1),
-             CASE sign(round((cur.rate - prev.rate) * 100, 1))
-               WHEN 1 THEN format('up %s points', round((cur.rate - prev.rate) * 100, 1))
-               WHEN -1 THEN format('down %s points', round((prev.rate - cur.rate) * 100, 1))
+             round(cur * 100, 1),
+             CASE sign(round((cur - prev) * 100, 1))
+               WHEN 1 THEN format('up %s points', round((cur - prev) * 100, 1))
+               WHEN -1 THEN format('down %s points', round((prev - cur) * 100, 1))
                ELSE 'unchanged' END),
-           round(cur.rate * 100, 1), 'percent'
-    FROM quarters q
-    JOIN repeat_by_quarter cur ON cur.quarter_end = (q.q + interval '3 months')::date
-    JOIN repeat_by_quarter prev ON prev.quarter_end = q.q
-    WHERE cur.rate IS NOT NULL AND prev.rate IS NOT NULL),
+           round(cur * 100, 1), 'percent'
+    FROM repeat_rates
+    WHERE cur IS NOT NULL AND prev IS NOT NULL),
   -- fastest_growing_country: among countries with at least 1 % of all
   -- revenue, the largest revenue growth of the latest quarter over the one
   -- before (no row when none grew).
