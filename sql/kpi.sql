@@ -126,8 +126,11 @@ BEGIN
   SELECT cohort_month, month, count(*) AS customers
   FROM (SELECT p.months[1] AS cohort_month, unnest(p.months) AS month FROM pg_temp.c360_refresh_purchases p) a
   GROUP BY 1, 2;
+  -- Per country, also the revenue of the latest sale's quarter and of the
+  -- one before (the customer pass summed them per customer).
   CREATE TEMP TABLE c360_kpi_countries ON COMMIT DROP AS
-  SELECT coalesce(c.country, 'Unknown') AS country, sum(p.revenue) AS revenue, sum(p.orders) AS orders, count(*) AS customers
+  SELECT coalesce(c.country, 'Unknown') AS country, sum(p.revenue) AS revenue, sum(p.orders) AS orders, count(*) AS customers,
+         sum(p.revenue_last_quarter) AS revenue_last_quarter, sum(p.revenue_prev_quarter) AS revenue_prev_quarter
   FROM pg_temp.c360_refresh_purchases p JOIN c360.customers c ON c.customer_id = p.customer_id COLLATE "C"
   GROUP BY 1;
 
@@ -180,11 +183,11 @@ BEGIN
   GROUP BY s.segment, s.tier;
 
   -- Share of revenue from the top p % of customers by spend (the top
-  -- ceil(p % of customers), ties broken by customer_id), and the Gini
-  -- coefficient of customer spend (0 = everyone spends the same, 1 = one
-  -- customer spends everything). One sort: the ascending rank is n + 1 -
-  -- the descending one (customers with equal spend swap ranks among
-  -- themselves, which changes no sum below).
+  -- ceil(p % of customers)), and the Gini coefficient of customer spend
+  -- (0 = everyone spends the same, 1 = one customer spends everything).
+  -- One sort, by spend alone: customers with equal spend swap ranks among
+  -- themselves, which changes no sum below, so no tie-breaker is needed;
+  -- the ascending rank is n + 1 - the descending one.
   INSERT INTO c360.revenue_concentration
   -- The top ranks are computed once, not per row (numeric arithmetic).
   WITH totals AS (SELECT count(*) AS n, sum(revenue) AS total,
@@ -193,7 +196,7 @@ BEGIN
                   FROM pg_temp.c360_refresh_purchases),
   ranked AS (
     SELECT p.revenue, p.rank_desc, t.n + 1 - p.rank_desc AS rank_asc, t.*
-    FROM (SELECT revenue, row_number() OVER (ORDER BY revenue DESC, customer_id COLLATE "C") AS rank_desc
+    FROM (SELECT revenue, row_number() OVER (ORDER BY revenue DESC) AS rank_desc
           FROM pg_temp.c360_refresh_purchases) p
     CROSS JOIN totals t)
   SELECT max(n),
@@ -236,19 +239,12 @@ BEGIN
   -- fastest_growing_country: among countries with at least 1 % of all
   -- revenue, the largest revenue growth of the latest quarter over the one
   -- before (no row when none grew).
-  country_quarters AS (
-    SELECT coalesce(c.country, 'Unknown') AS country,
-           sum(o.revenue) FILTER (WHERE o.order_date >= q.q) AS cur,
-           sum(o.revenue) FILTER (WHERE o.order_date < q.q) AS prev
-    FROM c360.fact_orders o JOIN c360.customers c USING (customer_id), quarters q
-    WHERE o.is_sale AND o.order_date >= (q.q - interval '3 months')::date AND o.order_date < _refresh_kpis.as_of
-    GROUP BY 1),
   fastest_growing_country AS (
     SELECT 'fastest_growing_country', format('%s is the fastest-growing country: revenue %s%% on the previous quarter',
              q.country, to_char(round((q.cur / q.prev - 1) * 100, 1), 'FMSG999990.0')),
            round((q.cur / q.prev - 1) * 100, 1), 'percent'
-    FROM country_quarters q JOIN pg_temp.c360_kpi_countries t USING (country)
-    WHERE q.prev > 0 AND q.cur > q.prev AND t.revenue >= 0.01 * (SELECT sum(revenue) FROM pg_temp.c360_kpi_countries)
+    FROM (SELECT country, revenue, revenue_last_quarter AS cur, revenue_prev_quarter AS prev FROM pg_temp.c360_kpi_countries) q
+    WHERE q.prev > 0 AND q.cur > q.prev AND q.revenue >= 0.01 * (SELECT sum(revenue) FROM pg_temp.c360_kpi_countries)
     ORDER BY q.cur / q.prev DESC, q.country LIMIT 1),
   -- revenue_at_risk: the segment of tier At Risk or Churn Risk whose
   -- customers have spent the most.

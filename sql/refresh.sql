@@ -133,7 +133,11 @@ BEGIN
           as_of := c360.as_of_date();
           -- The run's one pass over fact_orders: customer_metrics, clv and kpis read it.
           IF to_regclass('pg_temp.c360_refresh_purchases') IS NOT NULL THEN DROP TABLE pg_temp.c360_refresh_purchases; END IF;
-          CREATE TEMP TABLE c360_refresh_purchases ON COMMIT DROP AS SELECT * FROM c360._customer_purchases(as_of);
+          -- With the latest sale's quarter for the KPIs (the index finds the sale).
+          CREATE TEMP TABLE c360_refresh_purchases ON COMMIT DROP AS
+          SELECT * FROM c360._customer_purchases(as_of, (
+            SELECT date_trunc('quarter', max(o.order_date)::timestamp)::date
+            FROM c360.fact_orders o WHERE o.is_sale AND o.order_date < as_of));
           rows := c360._refresh_customer_metrics(as_of);
         WHEN 'rfm_segments' THEN
           rows := c360._refresh_rfm_segments(as_of, c360.setting('rfm_method'));

@@ -10,6 +10,31 @@ pub fn ln_beta(a: f64, b: f64) -> f64 {
     ln_gamma(a) + ln_gamma(b) - ln_gamma(a + b)
 }
 
+/// ψ(x) = d/dx ln Γ(x) for x > 0: the recurrence ψ(x) = ψ(x + 1) − 1/x up
+/// to x ≥ 10, then the asymptotic series (its error ~1e-14 there).
+pub fn digamma(mut x: f64) -> f64 {
+    let mut shift = 0.0;
+    while x < 10.0 {
+        shift -= 1.0 / x;
+        x += 1.0;
+    }
+    let r = 1.0 / (x * x);
+    shift + x.ln() - 0.5 / x
+        - r * (1.0 / 12.0 - r * (1.0 / 120.0 - r * (1.0 / 252.0 - r * (1.0 / 240.0 - r * (1.0 / 132.0)))))
+}
+
+/// ψ₁(x) = d²/dx² ln Γ(x) for x > 0, the same way as `digamma`.
+pub fn trigamma(mut x: f64) -> f64 {
+    let mut shift = 0.0;
+    while x < 10.0 {
+        shift += 1.0 / (x * x);
+        x += 1.0;
+    }
+    let r = 1.0 / (x * x);
+    shift + 1.0 / x + r / 2.0
+        + r / x * (1.0 / 6.0 - r * (1.0 / 30.0 - r * (1.0 / 42.0 - r * (1.0 / 30.0 - r * (5.0 / 66.0)))))
+}
+
 /// ln(e^x + e^y) without overflow.
 pub fn log_add_exp(x: f64, y: f64) -> f64 {
     let (hi, lo) = if x > y { (x, y) } else { (y, x) };
@@ -223,6 +248,25 @@ mod tests {
         assert!((ln_gamma(5.0) - 24f64.ln()).abs() < 1e-13);
         assert!((ln_gamma(0.5) - std::f64::consts::PI.sqrt().ln()).abs() < 1e-13);
         assert!((ln_beta(2.0, 3.0) - (1.0f64 / 12.0).ln()).abs() < 1e-13);
+    }
+
+    #[test]
+    fn digamma_and_trigamma_are_the_derivatives_of_ln_gamma() {
+        const EULER: f64 = 0.577_215_664_901_532_9;
+        assert!((digamma(1.0) + EULER).abs() < 1e-13);
+        assert!((digamma(0.5) + EULER + 2.0 * 2f64.ln()).abs() < 1e-13);
+        assert!((trigamma(1.0) - std::f64::consts::PI.powi(2) / 6.0).abs() < 1e-13);
+        assert!((trigamma(0.5) - std::f64::consts::PI.powi(2) / 2.0).abs() < 1e-12);
+        for &x in &[1e-3f64, 0.2, 0.9, 3.7, 9.999, 10.0, 17.3, 250.0, 1e6] {
+            let h = 1e-5 * x;
+            let slope = (ln_gamma(x + h) - ln_gamma(x - h)) / (2.0 * h);
+            assert!((digamma(x) - slope).abs() < 1e-6 * (1.0 + slope.abs()), "ψ({x})");
+            let curve = (digamma(x + h) - digamma(x - h)) / (2.0 * h);
+            assert!((trigamma(x) - curve).abs() < 1e-5 * (1.0 + curve.abs()), "ψ₁({x})");
+            // the recurrences the series rests on
+            assert!((digamma(x + 1.0) - digamma(x) - 1.0 / x).abs() < 1e-12 * (1.0 + 1.0 / x));
+            assert!((trigamma(x) - trigamma(x + 1.0) - 1.0 / (x * x)).abs() < 1e-11 * (1.0 + 1.0 / (x * x)));
+        }
     }
 
     #[test]
