@@ -93,9 +93,10 @@ SELECT pg_catalog.pg_extension_config_dump('c360.insights', '');
 
 -- Step: every KPI table. Customer-grain figures come from the refresh's
 -- pass over fact_orders (pg_temp.c360_refresh_purchases: each customer's
--- orders, revenue, first, second and last order day and the months with an
--- order); the one order-grain read left is a GROUP BY month, plus the last
--- two quarters' orders for the fastest-growing country.
+-- orders, revenue, first, second and last order day, the months with an
+-- order and the revenue of the last two quarters) and the rfm_segments
+-- step's per-segment totals (pg_temp.c360_refresh_segments); the one
+-- order-grain read left is a GROUP BY month.
 CREATE FUNCTION c360._refresh_kpis(as_of date) RETURNS bigint
 LANGUAGE plpgsql SET search_path = pg_catalog, pg_temp
 AS $$
@@ -173,14 +174,17 @@ BEGIN
                                          + extract(month FROM l.m) - extract(month FROM s.cohort_month))::integer) AS n(months_since_first)
   LEFT JOIN cells c ON c.cohort_month = s.cohort_month AND c.months_since_first = n.months_since_first;
 
+  -- From the rfm_segments step's per-segment totals (pg_temp.c360_refresh_segments).
+  -- The sort order is the segment's best rule priority, looked up apart: a
+  -- segment drawn as several boxes of scores has several rules, and joining
+  -- them would count its customers once per rule.
   INSERT INTO c360.segment_summary
-  SELECT s.segment, s.tier, min(r.priority), count(*), sum(m.monetary),
-         round(sum(m.monetary) / nullif(sum(sum(m.monetary)) OVER (), 0), 6),
-         round(sum(m.monetary) / sum(m.frequency), 4)
-  FROM c360.rfm_segments s
-  JOIN c360.customer_metrics m USING (customer_id)
-  LEFT JOIN c360.segment_rules r ON r.segment = s.segment
-  GROUP BY s.segment, s.tier;
+  SELECT s.segment, s.tier, (SELECT min(r.priority) FROM c360.segment_rules r WHERE r.segment = s.segment),
+         s.customers, s.revenue,
+         round(s.revenue / nullif(sum(s.revenue) OVER (), 0), 6),
+         round(s.revenue / s.orders, 4)
+  FROM pg_temp.c360_refresh_segments s;
+  DROP TABLE pg_temp.c360_refresh_segments;
 
   -- Share of revenue from the top p % of customers by spend (the top
   -- ceil(p % of customers)), and the Gini coefficient of customer spend

@@ -209,6 +209,13 @@ BEGIN
   UNION ALL
   SELECT 'monetary', s.m, min(s.monetary), max(s.monetary), count(*), _refresh_rfm_segments.as_of FROM pg_temp.c360_new_rows s GROUP BY s.m;
 
+  -- Customers, revenue and orders per segment, for the KPI step's
+  -- segment_summary (sql/kpi.sql), which so needs no join of the customers.
+  IF to_regclass('pg_temp.c360_refresh_segments') IS NOT NULL THEN DROP TABLE pg_temp.c360_refresh_segments; END IF;
+  CREATE TEMP TABLE c360_refresh_segments ON COMMIT DROP AS
+  SELECT s.segment, s.tier, count(*) AS customers, sum(s.monetary) AS revenue, sum(s.frequency) AS orders
+  FROM pg_temp.c360_new_rows s GROUP BY s.segment, s.tier;
+
   n := c360._write_derived_rows('rfm_segments', 'customer_id');
   RETURN n;
 END

@@ -35,3 +35,21 @@ pub unsafe fn numeric_fixed(value: pg_sys::Datum) -> Option<Fixed> {
     }
 }
 
+
+/// A numeric as f64, the value PostgreSQL's `numeric_float8` gives (the
+/// nearest), reading the stored digits instead of printing and parsing them;
+/// NaN, infinities and values beyond a `Fixed` go through `numeric_float8`
+/// (NaN where it fails: beyond f64's range).
+pub fn numeric_f64(value: pgrx::AnyNumeric) -> f64 {
+    let datum = pgrx::datum::IntoDatum::into_datum(value).expect("a numeric");
+    // SAFETY: datum is a numeric in the current memory context.
+    unsafe {
+        match numeric_fixed(datum) {
+            Some(fixed) => fixed.to_f64(),
+            // as before: NaN where numeric_float8 raises (beyond f64's range)
+            None => <pgrx::AnyNumeric as pgrx::datum::FromDatum>::from_datum(datum, false)
+                .and_then(|n| f64::try_from(n).ok())
+                .unwrap_or(f64::NAN),
+        }
+    }
+}

@@ -87,6 +87,21 @@ impl Fixed {
         Some(Fixed { mantissa: a.mantissa.checked_add(b.mantissa)?, scale })
     }
 
+    /// The nearest f64 (ties to even), as PostgreSQL's `numeric_float8`
+    /// gives it (`strtod` of the text form), without the text when the
+    /// mantissa and 10^scale are both exact f64s: then one division rounds
+    /// once, correctly.
+    pub fn to_f64(self) -> f64 {
+        const EXACT_POWERS: [f64; 23] = [
+            1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16, 1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+        ];
+        match EXACT_POWERS.get(usize::from(self.scale)) {
+            Some(power) if self.mantissa.unsigned_abs() <= 1 << 53 => self.mantissa as f64 / power,
+            // Rust's parser rounds correctly too.
+            _ => self.to_string().parse().expect("a decimal number"),
+        }
+    }
+
     /// The exact product with an integer at the same scale (as PostgreSQL's
     /// `integer * numeric` keeps the numeric's display scale), or None if it
     /// does not fit.
@@ -226,6 +241,14 @@ mod tests {
         fn reading_and_printing_round_trip(mantissa in -10i128.pow(30)..10i128.pow(30), scale in 0u16..12) {
             let text = Fixed { mantissa, scale }.to_string();
             prop_assert_eq!(read(&text), Some(Fixed { mantissa, scale }));
+        }
+
+        #[test]
+        fn converts_to_the_f64_its_text_parses_to(mantissa in -10i128.pow(24)..10i128.pow(24), small in -10i64.pow(9)..10i64.pow(9), scale in 0u16..30) {
+            for m in [mantissa, i128::from(small)] {
+                let value = Fixed { mantissa: m, scale };
+                prop_assert_eq!(value.to_f64().to_bits(), value.to_string().parse::<f64>().unwrap().to_bits(), "{}", value);
+            }
         }
 
         #[test]

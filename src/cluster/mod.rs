@@ -337,6 +337,6 @@ fn kmeans_k_scores(
 /// a negative input cannot make NaN; c360's own metrics are never negative.
 #[pg_extern(immutable, parallel_safe, strict)]
 fn cluster_features(recency_days: i32, frequency: i32, monetary: AnyNumeric) -> Vec<f64> {
-    let monetary = f64::try_from(monetary).unwrap_or(f64::NAN);
+    let monetary = crate::numeric_datum::numeric_f64(monetary);
     kmeans::signed_log1p(&[recency_days as f64, frequency as f64, monetary])
 }

@@ -108,7 +108,7 @@ fn gamma_gamma_fit_transition(
     fcinfo: pg_sys::FunctionCallInfo,
 ) -> Internal {
     let (Some(x), Some(m)) = (frequency, monetary) else { return state };
-    let m = f64::try_from(m).unwrap_or(f64::NAN);
+    let m = crate::numeric_datum::numeric_f64(m);
     if let Err(e) = gamma_gamma::check_row(x, m) {
         invalid(format!("gamma_gamma_fit: {e}"), "Filter the rows: WHERE frequency > 0 AND monetary > 0.")
     }
@@ -223,7 +223,7 @@ fn money(value: f64, caller: &str) -> AnyNumeric {
 /// (the population mean for frequency 0).
 #[pg_extern(immutable, parallel_safe, strict)]
 fn gamma_gamma_expected_value(model: gamma_gamma_model, frequency: f64, monetary: AnyNumeric) -> AnyNumeric {
-    let m = f64::try_from(monetary).unwrap_or(f64::NAN);
+    let m = crate::numeric_datum::numeric_f64(monetary);
     if !(frequency.is_finite() && frequency >= 0.0 && m.is_finite() && m >= 0.0) {
         invalid(format!("gamma_gamma_expected_value: need frequency >= 0 and monetary >= 0 (got {frequency}, {m})"), BTYD_HINT)
     }
@@ -253,7 +253,7 @@ fn clv(
             "months 0..1200, monthly_discount_rate > -1, units_per_month > 0 (4.348125 weeks or 30.4375 days a month).",
         )
     }
-    let m = f64::try_from(monetary).unwrap_or(f64::NAN);
+    let m = crate::numeric_datum::numeric_f64(monetary);
     let value = gamma_gamma.0.expected_value(frequency, m);
     let horizons: Vec<f64> = (1..=months).map(|i| i as f64 * units_per_month).collect();
     let by_month = bgnbd.0.expected_purchases_each(&horizons, frequency, recency, t);

@@ -147,3 +147,13 @@ SELECT count(*) > 0 AS refreshed FROM c360.refresh_c360();
 SELECT k.orders - b.orders AS new_orders, k.total_revenue - b.total_revenue AS new_revenue, k.as_of - b.as_of AS as_of_moved
 FROM c360.kpi_summary k, before b;
 SELECT * FROM kpi_differences;
+
+-- A segment drawn as two boxes of scores (two rules): its customers and
+-- revenue are counted once in segment_summary, not once per rule.
+UPDATE c360.segment_rules SET r_max = 1 WHERE segment = 'Hibernating';
+INSERT INTO c360.segment_rules (segment, tier, r_min, r_max, f_min, f_max, m_min, m_max, priority)
+VALUES ('Hibernating', 'Churn Risk', 2, 2, 1, 2, 1, 5, 11);
+SELECT count(*) > 0 AS refreshed FROM c360.refresh_c360();
+SELECT segment, sort_order, customers > 0 AS has_customers FROM c360.segment_summary WHERE segment = 'Hibernating';
+SELECT * FROM kpi_differences;
+SELECT c360.reset_segment_rules() AS rules;
