@@ -1,6 +1,6 @@
 //! Numeric datums to and from [`Fixed`] (the pgrx glue of `numeric_sum`):
 //! what the exact revenue sums of the customer pass and the ingest's order
-//! facts read and write.
+//! facts read and write, and the f64 the float models read.
 use crate::fmgr;
 use crate::numeric_sum::Fixed;
 use pgrx::pg_sys;
@@ -35,7 +35,6 @@ pub unsafe fn numeric_fixed(value: pg_sys::Datum) -> Option<Fixed> {
     }
 }
 
-
 /// A numeric as f64, the value PostgreSQL's `numeric_float8` gives (the
 /// nearest), reading the stored digits instead of printing and parsing them;
 /// NaN, infinities and values beyond a `Fixed` go through `numeric_float8`
@@ -46,7 +45,6 @@ pub fn numeric_f64(value: pgrx::AnyNumeric) -> f64 {
     unsafe {
         match numeric_fixed(datum) {
             Some(fixed) => fixed.to_f64(),
-            // as before: NaN where numeric_float8 raises (beyond f64's range)
             None => <pgrx::AnyNumeric as pgrx::datum::FromDatum>::from_datum(datum, false)
                 .and_then(|n| f64::try_from(n).ok())
                 .unwrap_or(f64::NAN),

@@ -69,6 +69,18 @@ impl Prepared {
         Prepared { rows, groups }
     }
 
+    /// The fits' start in log parameters: p = q = 1, v = the mean of m
+    /// (from the sorted rows: the same start, so the same fit, in any row order).
+    fn start(&self) -> [f64; 3] {
+        let mean_m = self.rows.iter().map(|r| r.1).sum::<f64>() / self.rows.len() as f64;
+        [0.0, 0.0, mean_m.ln()]
+    }
+
+    /// What the fits minimize: minus the mean log-likelihood at log parameters θ.
+    fn negative_mean_ll(&self, theta: &[f64]) -> f64 {
+        -self.log_likelihood(theta[0].exp(), theta[1].exp(), theta[2].exp()) / self.rows.len() as f64
+    }
+
     /// The mean log-likelihood's gradient and Hessian in the log parameters
     /// θ = (ln p, ln q, ln v), summed per frequency: one ln and one division
     /// a row, ψ and ψ₁ once a frequency.
@@ -134,8 +146,9 @@ impl Prepared {
 }
 
 /// Maximum-likelihood fit on flat rows (x, m, x, m, ...) in any order
-/// (the same rows give the same fit), over the logs of
-/// p, q, v, by Nelder–Mead from p = q = 1 and v = the mean of m.
+/// (the same rows give the same fit), over the logs of p, q, v, from
+/// p = q = 1 and v = the mean of m: by Newton's method, or by Nelder–Mead
+/// where Newton gives up.
 pub fn fit(rows: &[f64], check: &mut dyn FnMut()) -> Result<GammaGamma, String> {
     let customers = rows.len() / 2;
     if customers < 2 {
@@ -143,10 +156,8 @@ pub fn fit(rows: &[f64], check: &mut dyn FnMut()) -> Result<GammaGamma, String> 
     }
     let total = customers as f64;
     let data = Prepared::new(rows);
-    let negative_mean_ll = |s: &[f64]| -data.log_likelihood(s[0].exp(), s[1].exp(), s[2].exp()) / total;
-    // From the sorted rows: the same start, so the same fit, in any row order.
-    let mean_m = data.rows.iter().map(|r| r.1).sum::<f64>() / total;
-    let start = [0.0, 0.0, mean_m.ln()];
+    let negative_mean_ll = |s: &[f64]| data.negative_mean_ll(s);
+    let start = data.start();
     let best = match newton(&data, &negative_mean_ll, start, check) {
         Some(found) => found,
         None => nelder_mead(&boxed(&negative_mean_ll, &start), &start, 20_000, check),
@@ -299,10 +310,8 @@ mod tests {
             rows = summary.iter().filter(|c| c.1 > 0.0).flat_map(|c| [c.1, c.4]).collect();
         }
         let data = Prepared::new(&rows);
-        let total = (rows.len() / 2) as f64;
-        let f = |s: &[f64]| -data.log_likelihood(s[0].exp(), s[1].exp(), s[2].exp()) / total;
-        let mean_m = data.rows.iter().map(|r| r.1).sum::<f64>() / total;
-        let start = [0.0, 0.0, mean_m.ln()];
+        let f = |s: &[f64]| data.negative_mean_ll(s);
+        let start = data.start();
         let by_newton = newton(&data, &f, start, &mut || {}).expect("Newton converges on well-posed data");
         let by_simplex = nelder_mead(&boxed(&f, &start), &start, 20_000, &mut || {});
         assert!(by_newton.iterations < 40, "{by_newton:?}");
