@@ -106,6 +106,167 @@ pub enum Item {
     Malformed(Malformed),
 }
 
+/// What [`CsvReader::next_into`] read.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Next {
+    /// A record starting on this line: its fields are in the [`FieldBuf`].
+    Record { line: u64 },
+    Malformed(Malformed),
+}
+
+/// Fields as one text and where each ends in it: what a record is read
+/// into, and reused from record to record. A String per field (and a Vec
+/// per record) cost the reader thread a third of its time in malloc and free.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct FieldBuf {
+    text: String,
+    /// the end of each field in `text`
+    ends: Vec<u32>,
+}
+
+impl FieldBuf {
+    pub fn clear(&mut self) {
+        self.text.clear();
+        self.ends.clear();
+    }
+
+    /// The number of fields.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+
+    /// Field `i`.
+    pub fn get(&self, i: usize) -> &str {
+        let start = if i == 0 { 0 } else { self.ends[i - 1] as usize };
+        &self.text[start..self.ends[i] as usize]
+    }
+
+    /// Appends a field.
+    pub fn push(&mut self, field: &str) {
+        self.text.push_str(field);
+        self.end_field();
+    }
+
+    /// The bytes of all the fields.
+    pub fn text(&self) -> &str {
+        &self.text
+    }
+
+    /// Where each field ends in [`FieldBuf::text`].
+    pub fn ends(&self) -> &[u32] {
+        &self.ends
+    }
+
+    pub fn to_strings(&self) -> Vec<String> {
+        (0..self.len()).map(|i| self.get(i).to_string()).collect()
+    }
+
+    /// Ends the field being appended to `text`. (Its offsets fit in u32: a
+    /// record is at most `max_record_bytes` and a buffer of several is
+    /// flushed at a few MB.)
+    fn end_field(&mut self) {
+        self.ends.push(u32::try_from(self.text.len()).unwrap_or(u32::MAX));
+    }
+}
+
+/// Fields as undecoded bytes (see [`FieldBuf`]).
+#[derive(Debug, Default)]
+struct FieldBytes {
+    bytes: Vec<u8>,
+    ends: Vec<u32>,
+}
+
+/// Splits one complete raw record (line end included) into fields appended
+/// to `bytes`, each one's end pushed to `ends`: a quoted field loses its
+/// quotes and doubled quotes become one; a quote elsewhere in a field is
+/// kept as data, as PostgreSQL's COPY and most spreadsheets do. Only
+/// delimiter and quote bytes are left out, so pieces of valid UTF-8 cut at
+/// ASCII separators stay valid UTF-8.
+fn split_into(raw: &[u8], delim: u8, quote: u8, bytes: &mut Vec<u8>, ends: &mut Vec<u32>) {
+    let raw = strip_line_end(raw);
+    let field_end = |from: usize| raw[from..].iter().position(|&b| b == delim).map_or(raw.len(), |d| from + d);
+    let mut i = 0;
+    loop {
+        if raw.get(i) == Some(&quote) {
+            i += 1;
+            loop {
+                match raw[i..].iter().position(|&b| b == quote) {
+                    None => {
+                        bytes.extend_from_slice(&raw[i..]);
+                        i = raw.len();
+                        break;
+                    }
+                    Some(at) => {
+                        bytes.extend_from_slice(&raw[i..i + at]);
+                        i += at + 1;
+                        if raw.get(i) != Some(&quote) {
+                            break;
+                        }
+                        bytes.push(quote);
+                        i += 1;
+                    }
+                }
+            }
+        }
+        let end = field_end(i);
+        bytes.extend_from_slice(&raw[i..end]);
+        ends.push(u32::try_from(bytes.len()).unwrap_or(u32::MAX));
+        if end >= raw.len() {
+            return;
+        }
+        i = end + 1;
+    }
+}
+
+/// The fields of one raw record decoded into `out` (empty): the record is
+/// checked once, not field by field. On an error `out` may hold part of
+/// the record.
+fn decode_into(opts: &CsvOptions, raw: &[u8], scratch: &mut FieldBytes, out: &mut FieldBuf) -> Result<(), Problem> {
+    if raw.contains(&0) {
+        return Err(Problem::NulByte);
+    }
+    let (delim, quote) = (opts.delimiter, opts.quote);
+    match opts.encoding {
+        Encoding::Utf8 => {
+            if let Err(e) = std::str::from_utf8(raw) {
+                return Err(Problem::InvalidEncoding { byte_offset: e.valid_up_to() });
+            }
+            if delim.is_ascii() && quote.is_ascii() {
+                // SAFETY: only pieces of valid UTF-8 cut at ASCII bytes are
+                // appended (split_into), so the text stays valid UTF-8.
+                split_into(raw, delim, quote, unsafe { out.text.as_mut_vec() }, &mut out.ends);
+                return Ok(());
+            }
+            scratch.bytes.clear();
+            scratch.ends.clear();
+            split_into(raw, delim, quote, &mut scratch.bytes, &mut scratch.ends);
+            let mut start = 0;
+            for &end in &scratch.ends {
+                let field = std::str::from_utf8(&scratch.bytes[start..end as usize])
+                    .map_err(|_| Problem::InvalidEncoding { byte_offset: first_invalid_utf8(raw).unwrap_or(0) })?;
+                out.push(field);
+                start = end as usize;
+            }
+        }
+        Encoding::Latin1 => {
+            scratch.bytes.clear();
+            scratch.ends.clear();
+            split_into(raw, delim, quote, &mut scratch.bytes, &mut scratch.ends);
+            let mut start = 0;
+            for &end in &scratch.ends {
+                out.text.extend(scratch.bytes[start..end as usize].iter().map(|&b| b as char));
+                out.end_field();
+                start = end as usize;
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Reads `Item`s from any byte stream. A UTF-8 byte-order mark at the very
 /// start is skipped; CRLF and LF line ends are both accepted.
 pub struct CsvReader<R: Read> {
@@ -118,6 +279,9 @@ pub struct CsvReader<R: Read> {
     /// Line number at `pos`.
     line: u64,
     started: bool,
+    /// the bytes of a record's fields before they are decoded, for the
+    /// encodings that cannot be appended as they are (LATIN1)
+    scratch: FieldBytes,
 }
 
 const CHUNK: usize = 256 * 1024;
@@ -139,7 +303,7 @@ impl<R: Read> CsvReader<R> {
     }
 
     pub fn new(input: R, opts: CsvOptions) -> Self {
-        CsvReader { input, opts, buf: Vec::with_capacity(CHUNK), pos: 0, eof: false, line: 1, started: false }
+        CsvReader { input, opts, buf: Vec::with_capacity(CHUNK), pos: 0, eof: false, line: 1, started: false, scratch: FieldBytes::default() }
     }
 
     fn fill(&mut self) -> io::Result<()> {
@@ -221,79 +385,6 @@ impl<R: Read> CsvReader<R> {
         }
     }
 
-    /// Splits one complete raw record (line end included) into fields: a
-    /// quoted field loses its quotes and doubled quotes become one; a quote
-    /// elsewhere in a field is kept as data, as PostgreSQL's COPY and most
-    /// spreadsheets do.
-    fn split(&self, raw: &[u8]) -> Vec<Vec<u8>> {
-        let raw = strip_line_end(raw);
-        let (delim, quote) = (self.opts.delimiter, self.opts.quote);
-        let field_end = |from: usize| raw[from..].iter().position(|&b| b == delim).map_or(raw.len(), |d| from + d);
-        let mut fields = Vec::new();
-        let mut i = 0;
-        loop {
-            let mut field = Vec::new();
-            if raw.get(i) == Some(&quote) {
-                i += 1;
-                loop {
-                    match raw[i..].iter().position(|&b| b == quote) {
-                        None => {
-                            field.extend_from_slice(&raw[i..]);
-                            i = raw.len();
-                            break;
-                        }
-                        Some(at) => {
-                            field.extend_from_slice(&raw[i..i + at]);
-                            i += at + 1;
-                            if raw.get(i) != Some(&quote) {
-                                break;
-                            }
-                            field.push(quote);
-                            i += 1;
-                        }
-                    }
-                }
-            }
-            let end = field_end(i);
-            field.extend_from_slice(&raw[i..end]);
-            fields.push(field);
-            if end >= raw.len() {
-                return fields;
-            }
-            i = end + 1;
-        }
-    }
-
-    /// The fields of one raw record as text: the record is checked once,
-    /// not field by field.
-    fn decode(&self, raw: &[u8]) -> Result<Vec<String>, Problem> {
-        if raw.contains(&0) {
-            return Err(Problem::NulByte);
-        }
-        let fields = self.split(raw);
-        match self.opts.encoding {
-            Encoding::Utf8 => {
-                if let Err(e) = std::str::from_utf8(raw) {
-                    return Err(Problem::InvalidEncoding { byte_offset: e.valid_up_to() });
-                }
-                let ascii_separators = self.opts.delimiter.is_ascii() && self.opts.quote.is_ascii();
-                fields
-                    .into_iter()
-                    .map(|f| {
-                        if ascii_separators {
-                            // SAFETY: cut from valid UTF-8 at ASCII bytes
-                            // only, so each piece is valid UTF-8 too.
-                            Ok(unsafe { String::from_utf8_unchecked(f) })
-                        } else {
-                            String::from_utf8(f).map_err(|_| Problem::InvalidEncoding { byte_offset: first_invalid_utf8(raw).unwrap_or(0) })
-                        }
-                    })
-                    .collect()
-            }
-            Encoding::Latin1 => Ok(fields.into_iter().map(|f| f.iter().map(|&b| b as char).collect()).collect()),
-        }
-    }
-
     fn raw_text(&self, raw: &[u8]) -> String {
         let raw = strip_line_end(raw);
         match self.opts.encoding {
@@ -306,7 +397,7 @@ impl<R: Read> CsvReader<R> {
     /// reading right after it. The line may not be buffered in full yet (a
     /// stray quote near a very long line): read on to its end, keeping at most
     /// `max_record_bytes` of it as the raw text.
-    fn reject_first_line(&mut self, problem: Problem) -> io::Result<Item> {
+    fn reject_first_line(&mut self, problem: Problem) -> io::Result<Malformed> {
         let cap = self.opts.max_record_bytes;
         let mut raw = Vec::new();
         let mut dropped = 0usize;
@@ -329,12 +420,16 @@ impl<R: Read> CsvReader<R> {
         if dropped > 0 {
             raw.push_str(&format!("... [{dropped} more bytes of this line not kept]"));
         }
-        let item = Item::Malformed(Malformed { line: self.line, raw, problem });
+        let malformed = Malformed { line: self.line, raw, problem };
         self.line += 1;
-        Ok(item)
+        Ok(malformed)
     }
 
-    pub fn next_item(&mut self) -> io::Result<Option<Item>> {
+    /// The next record, its fields decoded into `fields` (cleared first),
+    /// or the next malformed one. Allocates nothing once `fields` has grown
+    /// to the longest record.
+    pub fn next_into(&mut self, fields: &mut FieldBuf) -> io::Result<Option<Next>> {
+        fields.clear();
         loop {
             if !self.started {
                 while self.buf.len() - self.pos < 3 && !self.eof {
@@ -356,26 +451,37 @@ impl<R: Read> CsvReader<R> {
                 Scan::NeedMore => {
                     if self.buf.len() - self.pos > self.opts.max_record_bytes {
                         let limit = self.opts.max_record_bytes;
-                        return Ok(Some(self.reject_first_line(Problem::RecordTooLong { limit })?));
+                        return Ok(Some(Next::Malformed(self.reject_first_line(Problem::RecordTooLong { limit })?)));
                     }
                     self.fill()?;
                 }
-                Scan::OpenQuote => return Ok(Some(self.reject_first_line(Problem::UnterminatedQuote)?)),
+                Scan::OpenQuote => return Ok(Some(Next::Malformed(self.reject_first_line(Problem::UnterminatedQuote)?))),
                 Scan::Complete { end, newlines } => {
                     let start = self.pos;
                     let line = self.line;
                     self.pos += end;
                     self.line += newlines;
                     let raw = &self.buf[start..start + end];
-                    return Ok(Some(match self.decode(raw) {
-                        Ok(fields) => Item::Record(Record { line, fields }),
+                    return Ok(Some(match decode_into(&self.opts, raw, &mut self.scratch, fields) {
+                        Ok(()) => Next::Record { line },
                         Err(problem) => {
-                            Item::Malformed(Malformed { line, raw: self.raw_text(raw), problem })
+                            fields.clear();
+                            Next::Malformed(Malformed { line, raw: self.raw_text(raw), problem })
                         }
                     }));
                 }
             }
         }
+    }
+
+    /// The next item with its fields as Strings (a [`FieldBuf`] per call:
+    /// for callers that keep the records, not for a whole file).
+    pub fn next_item(&mut self) -> io::Result<Option<Item>> {
+        let mut fields = FieldBuf::default();
+        Ok(self.next_into(&mut fields)?.map(|next| match next {
+            Next::Record { line } => Item::Record(Record { line, fields: fields.to_strings() }),
+            Next::Malformed(m) => Item::Malformed(m),
+        }))
     }
 }
 

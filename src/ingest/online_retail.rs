@@ -106,7 +106,11 @@ fn classify_with_quantity(line: &Line) -> Result<(LineKind, i32), Refusal> {
 
 /// PostgreSQL's `btrim(text)`: spaces only, as the typed tables store keys.
 fn btrim(v: &str) -> &str {
-    v.trim_matches(' ')
+    // bytewise: a space is one byte, so the cut is a character boundary
+    let bytes = v.as_bytes();
+    let start = bytes.iter().position(|&b| b != b' ').unwrap_or(bytes.len());
+    let end = bytes.iter().rposition(|&b| b != b' ').map_or(start, |last| last + 1);
+    &v[start..end]
 }
 
 /// PostgreSQL's `quote_literal`: `'it''s'`, and `E'...'` with doubled
@@ -455,6 +459,13 @@ mod tests {
 
     fn reason(l: &Line) -> &'static str {
         classify(l).unwrap_err().reason
+    }
+
+    #[test]
+    fn btrim_removes_spaces_only() {
+        for (raw, trimmed) in [("  85123A ", "85123A"), ("", ""), ("   ", ""), ("\t85123A\n", "\t85123A\n"), (" é ", "é"), ("a b", "a b")] {
+            assert_eq!(btrim(raw), trimmed, "{raw:?}");
+        }
     }
 
     #[test]

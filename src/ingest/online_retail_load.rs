@@ -492,9 +492,9 @@ struct FileChecker(LoadChecker);
 
 impl Prepare for FileChecker {
     type Prepared = CheckedOf<FieldText>;
-    fn prepare(&mut self, fields: &[String]) -> CheckedOf<FieldText> {
-        let raw: [Option<&str>; 8] = std::array::from_fn(|i| fields.get(i).map(String::as_str));
-        self.0.check(&line_of(&raw)).map(|text| FieldText::locate(fields, text))
+    fn prepare(&mut self, fields: RecordFields<'_>) -> CheckedOf<FieldText> {
+        let raw: [Option<&str>; 8] = std::array::from_fn(|i| (i < fields.len()).then(|| fields.get(i)));
+        self.0.check(&line_of(&raw)).map(|text| FieldText::locate(&fields, text))
     }
 }
 

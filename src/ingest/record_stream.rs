@@ -10,7 +10,7 @@
 //! Pure Rust, no pgrx: nothing here may call PostgreSQL (it runs off the
 //! backend's thread). `read_csv_file` in `mod.rs` spawns it and consumes
 //! the events.
-use super::csv_reader::{CsvReader, Item};
+use super::csv_reader::{CsvReader, FieldBuf, Next};
 use std::io::Read;
 use std::sync::mpsc::SyncSender;
 
@@ -18,13 +18,13 @@ use std::sync::mpsc::SyncSender;
 pub trait Prepare: Send + 'static {
     type Prepared: Send + 'static;
     /// `fields` are in the source's column order.
-    fn prepare(&mut self, fields: &[String]) -> Self::Prepared;
+    fn prepare(&mut self, fields: RecordFields<'_>) -> Self::Prepared;
 }
 
 /// Nothing to prepare (`import_csv` stages the text as it is).
 impl Prepare for () {
     type Prepared = ();
-    fn prepare(&mut self, _: &[String]) {}
+    fn prepare(&mut self, _: RecordFields<'_>) {}
 }
 
 pub enum Event<P> {
@@ -36,28 +36,36 @@ pub enum Event<P> {
     Refused { line: u64, reason: &'static str, message: String, raw_text: Option<String>, raw_fields: Option<Vec<String>> },
 }
 
-/// A message's records. Their fields' text is copied into one buffer: the
-/// reader's per-field Strings, freed on the backend's thread, made glibc's
-/// allocator lock its arena for every one of them (the pass ran 50 %
-/// slower than on one thread).
+/// A message's records: their fields in one buffer. (Per-field Strings
+/// made on the reader thread and freed on the backend's made glibc's
+/// allocator lock its arena for every one of them: the pass ran 50 %
+/// slower than on one thread.)
 pub struct Records<P> {
-    text: String,
-    /// where each field ends in `text`, the fields of the records in order
-    field_ends: Vec<u32>,
+    /// the fields of the records in order, in column order
+    fields: FieldBuf,
     pub events: Vec<Event<P>>,
 }
 
 impl<P> Records<P> {
     fn new() -> Self {
-        Records { text: String::with_capacity(EVENTS_PER_MESSAGE * 128), field_ends: Vec::new(), events: Vec::with_capacity(EVENTS_PER_MESSAGE) }
+        Records { fields: FieldBuf::default(), events: Vec::with_capacity(EVENTS_PER_MESSAGE) }
     }
 
     /// The fields of the records, `columns` per record, in event order.
     pub fn fields(&self, columns: usize) -> impl Iterator<Item = RecordFields<'_>> {
-        self.field_ends
-            .chunks_exact(columns.max(1))
-            .enumerate()
-            .map(move |(i, ends)| RecordFields { text: &self.text, start: if i == 0 { 0 } else { self.field_ends[i * columns - 1] }, ends })
+        let ends = self.fields.ends();
+        ends.chunks_exact(columns.max(1)).enumerate().map(move |(i, record_ends)| RecordFields {
+            text: self.fields.text(),
+            start: if i == 0 { 0 } else { ends[i * columns - 1] },
+            ends: record_ends,
+        })
+    }
+
+    /// The fields of the last record, of `columns` fields.
+    fn last(&self, columns: usize) -> RecordFields<'_> {
+        let ends = self.fields.ends();
+        let first = ends.len() - columns;
+        RecordFields { text: self.fields.text(), start: if first == 0 { 0 } else { ends[first - 1] }, ends: &ends[first..] }
     }
 }
 
@@ -73,6 +81,15 @@ impl<'a> RecordFields<'a> {
     pub fn get(&self, i: usize) -> &'a str {
         let start = if i == 0 { self.start } else { self.ends[i - 1] };
         &self.text[start as usize..self.ends[i] as usize]
+    }
+
+    /// The number of fields.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
     }
 
     pub fn iter(&self) -> impl Iterator<Item = &'a str> + '_ {
@@ -116,7 +133,7 @@ impl FieldText {
     const EMPTY: FieldText = FieldText { field: u32::MAX, start: 0, end: 0 };
 
     /// Where `text`, a slice of one of `fields` (or empty), lies.
-    pub fn locate(fields: &[String], text: &str) -> FieldText {
+    pub fn locate(fields: &RecordFields, text: &str) -> FieldText {
         if text.is_empty() {
             return FieldText::EMPTY;
         }
@@ -169,63 +186,64 @@ pub fn stream_records<R: Read, P: Prepare>(
     mut prepare: P,
     out: &SyncSender<Message<P::Prepared>>,
 ) {
-    let mut slots: Option<Vec<usize>> = None;
+    // file_field[c]: the file field that goes to column c
+    let mut file_field: Option<Vec<usize>> = None;
     let mut read: i64 = 0;
     let mut batch = Records::new();
+    let mut record = FieldBuf::default();
     let end = loop {
-        let item = match reader.next_item() {
-            Ok(Some(item)) => item,
+        let next = match reader.next_into(&mut record) {
+            Ok(Some(next)) => next,
             Ok(None) => break Ok(read),
             Err(e) => break Err(Stop::Read(e.to_string())),
         };
-        match item {
-            Item::Malformed(m) => {
+        match next {
+            Next::Malformed(m) => {
                 read += 1;
                 let message = m.problem.message(reader.encoding());
                 batch.events.push(Event::Refused { line: m.line, reason: m.problem.code(), message, raw_text: Some(m.raw), raw_fields: None });
             }
-            Item::Record(r) => {
-                if slots.is_none() {
-                    match (header, map_header(&r.fields, columns)) {
-                        (Some(false), _) | (None, None) => slots = Some((0..columns.len()).collect()),
-                        (_, Some(m)) => {
-                            slots = Some(m);
+            Next::Record { line } => {
+                if file_field.is_none() {
+                    let names = record.to_strings();
+                    match (header, map_header(&names, columns)) {
+                        (Some(false), _) | (None, None) => file_field = Some((0..columns.len()).collect()),
+                        (_, Some(slots)) => {
+                            let mut inverse = vec![0; columns.len()];
+                            for (field, &slot) in slots.iter().enumerate() {
+                                inverse[slot] = field;
+                            }
+                            file_field = Some(inverse);
                             continue;
                         }
-                        (Some(true), None) => break Err(Stop::HeaderMismatch { line: r.line, fields: r.fields }),
+                        (Some(true), None) => break Err(Stop::HeaderMismatch { line, fields: names }),
                     }
                 }
                 read += 1;
-                if r.fields.len() == 1 && r.fields[0].is_empty() && columns.len() > 1 {
+                if record.len() == 1 && record.get(0).is_empty() && columns.len() > 1 {
                     batch.events.push(Event::Refused {
-                        line: r.line,
+                        line,
                         reason: "blank_line",
                         message: "the line is empty".into(),
                         raw_text: Some(String::new()),
                         raw_fields: None,
                     });
-                } else if r.fields.len() != columns.len() {
+                } else if record.len() != columns.len() {
                     let message =
-                        format!("expected {} fields ({}), found {}", columns.len(), columns.join(", "), r.fields.len());
-                    batch.events.push(Event::Refused { line: r.line, reason: "wrong_field_count", message, raw_text: None, raw_fields: Some(r.fields) });
+                        format!("expected {} fields ({}), found {}", columns.len(), columns.join(", "), record.len());
+                    batch.events.push(Event::Refused { line, reason: "wrong_field_count", message, raw_text: None, raw_fields: Some(record.to_strings()) });
                 } else {
-                    let map = slots.as_deref().unwrap_or_default();
-                    let mut fields = vec![String::new(); columns.len()];
-                    for (field, &slot) in r.fields.into_iter().zip(map) {
-                        fields[slot] = field;
+                    for &field in file_field.as_deref().unwrap_or_default() {
+                        batch.fields.push(record.get(field));
                     }
-                    let prepared = prepare.prepare(&fields);
-                    for field in &fields {
-                        batch.text.push_str(field);
-                        batch.field_ends.push(u32::try_from(batch.text.len()).unwrap_or(u32::MAX));
-                    }
-                    batch.events.push(Event::Record { line: r.line, prepared });
+                    let prepared = prepare.prepare(batch.last(columns.len()));
+                    batch.events.push(Event::Record { line, prepared });
                 }
             }
         }
         // (a record may be up to max_record_bytes: a message's text stays
         // far below 4 GB)
-        if (batch.events.len() >= EVENTS_PER_MESSAGE || batch.text.len() >= MESSAGE_TEXT_BYTES)
+        if (batch.events.len() >= EVENTS_PER_MESSAGE || batch.fields.text().len() >= MESSAGE_TEXT_BYTES)
             && out.send(Message::Records(std::mem::replace(&mut batch, Records::new()))).is_err()
         {
             return;
@@ -247,13 +265,19 @@ mod tests {
         v.iter().map(|s| s.to_string()).collect()
     }
 
+    fn field_buf(v: &[&str]) -> FieldBuf {
+        let mut buf = FieldBuf::default();
+        v.iter().for_each(|f| buf.push(f));
+        buf
+    }
+
     /// Counts the records it prepared and hands back (count, first field).
     struct Numbering(usize);
     impl Prepare for Numbering {
         type Prepared = (usize, String);
-        fn prepare(&mut self, fields: &[String]) -> (usize, String) {
+        fn prepare(&mut self, fields: RecordFields<'_>) -> (usize, String) {
             self.0 += 1;
-            (self.0, fields[0].clone())
+            (self.0, fields.get(0).to_string())
         }
     }
 
@@ -293,12 +317,14 @@ mod tests {
 
     #[test]
     fn field_text_finds_a_slice_again_in_the_copied_fields() {
-        let fields = strings(&["  536365 ", "85123A", "17850.0"]);
-        let located: Vec<FieldText> = [fields[0].trim(), &fields[2][..5], &fields[1][..], ""]
+        let read = field_buf(&["  536365 ", "85123A", "17850.0"]);
+        let fields = RecordFields { text: read.text(), start: 0, ends: read.ends() };
+        let located: Vec<FieldText> = [fields.get(0).trim(), &fields.get(2)[..5], fields.get(1), ""]
             .iter()
             .map(|t| FieldText::locate(&fields, t))
             .collect();
-        let copied = RecordFields { text: "  536365 85123A17850.0", start: 0, ends: &[9, 15, 22] };
+        // the same fields after other records' in a message's buffer
+        let copied = RecordFields { text: "xy  536365 85123A17850.0", start: 2, ends: &[11, 17, 24] };
         let again: Vec<&str> = located.iter().map(|t| t.resolve(&copied)).collect();
         assert_eq!(again, vec!["536365", "17850", "85123A", ""]);
     }
@@ -306,7 +332,8 @@ mod tests {
     #[test]
     #[should_panic(expected = "slice of one of the record's fields")]
     fn field_text_refuses_text_from_elsewhere() {
-        FieldText::locate(&strings(&["a"]), "elsewhere");
+        let read = field_buf(&["a"]);
+        FieldText::locate(&RecordFields { text: read.text(), start: 0, ends: read.ends() }, "elsewhere");
     }
 
     #[test]
