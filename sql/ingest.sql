@@ -771,6 +771,15 @@ BEGIN
   -- (default 4MB spills them to disk), and for the temp work tables when
   -- this session has not used temp tables yet (PostgreSQL refuses later).
   PERFORM set_config('work_mem', '256MB', true);
+  -- The bulk path's index builds (_end_bulk_write) sort every key of a
+  -- file's lines and rejects: with the default 64MB they sort on disk, and
+  -- a parallel build gets a worker for each 32MB. Raised, never lowered.
+  IF pg_size_bytes(current_setting('maintenance_work_mem')) < pg_size_bytes('1GB') THEN
+    PERFORM set_config('maintenance_work_mem', '1GB', true);
+  END IF;
+  -- Ingest's statements run once over whole work tables: compiling them
+  -- (their costs are all above jit_above_cost) buys nothing.
+  PERFORM set_config('jit', 'off', true);
   BEGIN
     PERFORM set_config('temp_buffers', '256MB', true);
   EXCEPTION WHEN invalid_parameter_value OR cant_change_runtime_param THEN
