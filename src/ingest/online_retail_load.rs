@@ -240,7 +240,14 @@ struct DirectWrites {
 impl LineTables {
     fn open(creator: &str, load_id: i64, direct: DirectWrites) -> Self {
         let accepted = match direct.order_items.then(|| TypedRows::open("order_items", &ORDER_ITEMS_COLUMNS)).flatten() {
-            Some(rows) => AcceptedRows::OrderItems(rows),
+            Some(mut rows) => {
+                // every accepted line's order and product is in the load
+                // summary (write_line adds each line to it): `finish` hands
+                // them over once each
+                rows.keys_from_caller("order_id");
+                rows.keys_from_caller("product_id");
+                AcceptedRows::OrderItems(rows)
+            }
             None => AcceptedRows::Work(TempRows::open("c360_checked_lines", &LINE_TYPES, creator)),
         };
         let refused = match direct.rejects.then(|| TypedRows::open("rejects", &REJECTS_COLUMNS)).flatten() {
@@ -305,13 +312,17 @@ impl LineTables {
     /// Closes the tables; records in `pg_temp.c360_checked_counts` the lines
     /// accepted and refused, and how many of each went straight into
     /// `order_items` and `rejects`.
-    fn finish(self, creator: &str) {
+    fn finish(self, creator: &str, summary: &LoadSummary) {
         let stored_accepted = match self.accepted {
             AcceptedRows::Work(t) => {
                 t.finish();
                 0
             }
-            AcceptedRows::OrderItems(rows) => rows.finish(),
+            AcceptedRows::OrderItems(mut rows) => {
+                rows.record_keys("order_id", summary.orders.rows.iter().map(|(order_id, _)| order_id.as_str()));
+                rows.record_keys("product_id", summary.products.rows.iter().map(|(product_id, _)| product_id.as_str()));
+                rows.finish()
+            }
         };
         let stored_refused = match self.refused {
             RefusedRows::Work(t) => {
@@ -464,7 +475,7 @@ impl CheckingPass {
     /// Closes the line tables and writes the summary tables; the lines checked.
     fn finish(self) -> i64 {
         let lines = self.lines();
-        self.tables.finish(self.creator);
+        self.tables.finish(self.creator, &self.summary);
         write_summary(&self.summary, self.creator);
         lines
     }
