@@ -39,6 +39,9 @@ const ONLINE_RETAIL_COLUMNS: [&str; 8] =
 const RETURN_STATUS: &str = "cancelled";
 const SALE_STATUS: &str = "completed";
 
+/// The source name of an Online Retail load's rows in `c360.rejects`.
+const SOURCE: &str = "online_retail";
+
 /// Who creates the work tables: the pass over staged lines runs in
 /// `c360.ingest()`, the pass over a file in `c360.load_csv()`.
 const STAGED_CREATOR: &str = "c360.ingest()";
@@ -227,6 +230,46 @@ struct LineTables {
     load_id: i64,
     /// lines accepted and refused
     counts: (i64, i64),
+    /// the text datums of the refused rows' fixed texts
+    fixed: FixedTexts,
+}
+
+/// Text datums made once per distinct fixed text (a refused row's source,
+/// reason and, for most refusals, message: 1.35M rows at 10x share a few),
+/// in memory of their own that outlives the per-line resets.
+struct FixedTexts {
+    seen: Vec<(&'static str, Datum)>,
+    memory: PgMemoryContexts,
+}
+
+impl FixedTexts {
+    fn new() -> Self {
+        FixedTexts { seen: Vec::new(), memory: PgMemoryContexts::new("c360 fixed texts") }
+    }
+
+    /// The datum of `text`; made, and kept, the first time (by address:
+    /// a fixed text is a `&'static str`).
+    fn get(&mut self, text: &'static str) -> Datum {
+        if let Some(&(_, datum)) = self.seen.iter().find(|(t, _)| std::ptr::eq(*t, text)) {
+            return datum;
+        }
+        // SAFETY: the datum is made in this cache's context, which lives as
+        // long as the cache
+        let datum = unsafe { self.memory.switch_to(|_| temp_rows::text(text)) };
+        // (a few reasons and messages; a runaway list only costs a scan)
+        if self.seen.len() < 64 {
+            self.seen.push((text, datum));
+        }
+        datum
+    }
+
+    /// The datum of a message: fixed ones once, others per row.
+    fn message(&mut self, message: &std::borrow::Cow<'static, str>) -> Datum {
+        match message {
+            std::borrow::Cow::Borrowed(fixed) => self.get(fixed),
+            std::borrow::Cow::Owned(text) => temp_rows::text(text),
+        }
+    }
 }
 
 /// Which typed tables a pass may write its lines into directly
@@ -254,7 +297,7 @@ impl LineTables {
             Some(rows) => RefusedRows::Rejects(rows),
             None => RefusedRows::Work(TempRows::open("c360_refused_lines", &REFUSED_TYPES, creator)),
         };
-        LineTables { accepted, refused, load_id, counts: (0, 0) }
+        LineTables { accepted, refused, load_id, counts: (0, 0), fixed: FixedTexts::new() }
     }
 
     fn accepted(&mut self, line_no: i64, order_id: &str, order_item_id: &str, product_id: &str, quantity: i32, unit_price: Datum) {
@@ -285,7 +328,7 @@ impl LineTables {
         }
     }
 
-    fn refused(&mut self, line_no: i64, reason: &str, message: &str, raw_values: Datum) {
+    fn refused(&mut self, line_no: i64, reason: &'static str, message: &std::borrow::Cow<'static, str>, raw_values: Datum) {
         self.counts.1 += 1;
         match &mut self.refused {
             RefusedRows::Work(t) => {
@@ -294,10 +337,10 @@ impl LineTables {
             RefusedRows::Rejects(rows) => rows.insert(
                 &[
                     Datum::from(self.load_id),
-                    temp_rows::text("online_retail"),
+                    self.fixed.get(SOURCE),
                     Datum::from(line_no),
-                    temp_rows::text(reason),
-                    temp_rows::text(message),
+                    self.fixed.get(reason),
+                    self.fixed.message(message),
                     Datum::from(0),
                     raw_values,
                     // rejected_at's default, clock_timestamp()
@@ -556,10 +599,10 @@ fn _check_online_retail_file(
     require_server_file_access(path);
     let opts = csv_options(delimiter, quote, encoding);
     let columns: Vec<String> = ONLINE_RETAIL_COLUMNS.iter().map(|c| c.to_string()).collect();
-    let load_id = register_load("online_retail", path);
+    let load_id = register_load(SOURCE, path);
     let direct = DirectWrites { order_items: lines_into_order_items, rejects: refused_into_rejects };
     let mut lines = FileLines { load_id, pass: CheckingPass::open(FILE_CREATOR, load_id, direct), refused: RefusedRecords::default() };
-    let read = read_csv_file(path, "online_retail", &columns, header, opts, FileChecker(LoadChecker::default()), &mut lines);
+    let read = read_csv_file(path, SOURCE, &columns, header, opts, FileChecker(LoadChecker::default()), &mut lines);
     let FileLines { pass, mut refused, .. } = lines;
     refused.write(load_id);
     pass.finish();
