@@ -125,6 +125,12 @@ pub struct FieldBuf {
 }
 
 impl FieldBuf {
+    /// Room for `bytes` of text (a message's buffer is sized once, not
+    /// grown record by record).
+    pub fn with_capacity(bytes: usize) -> Self {
+        FieldBuf { text: String::with_capacity(bytes), ends: Vec::new() }
+    }
+
     pub fn clear(&mut self) {
         self.text.clear();
         self.ends.clear();
@@ -241,28 +247,28 @@ fn decode_into(opts: &CsvOptions, raw: &[u8], scratch: &mut FieldBytes, out: &mu
                 split_into(raw, delim, quote, unsafe { out.text.as_mut_vec() }, &mut out.ends);
                 return Ok(());
             }
-            scratch.bytes.clear();
-            scratch.ends.clear();
-            split_into(raw, delim, quote, &mut scratch.bytes, &mut scratch.ends);
-            let mut start = 0;
-            for &end in &scratch.ends {
-                let field = std::str::from_utf8(&scratch.bytes[start..end as usize])
-                    .map_err(|_| Problem::InvalidEncoding { byte_offset: first_invalid_utf8(raw).unwrap_or(0) })?;
-                out.push(field);
-                start = end as usize;
-            }
         }
-        Encoding::Latin1 => {
-            scratch.bytes.clear();
-            scratch.ends.clear();
-            split_into(raw, delim, quote, &mut scratch.bytes, &mut scratch.ends);
-            let mut start = 0;
-            for &end in &scratch.ends {
-                out.text.extend(scratch.bytes[start..end as usize].iter().map(|&b| b as char));
+        Encoding::Latin1 => {}
+    }
+    // Separators that are not ASCII, or LATIN1: split first, then decode
+    // field by field.
+    scratch.bytes.clear();
+    scratch.ends.clear();
+    split_into(raw, delim, quote, &mut scratch.bytes, &mut scratch.ends);
+    let mut start = 0;
+    for &end in &scratch.ends {
+        let bytes = &scratch.bytes[start..end as usize];
+        match opts.encoding {
+            Encoding::Utf8 => out.push(
+                std::str::from_utf8(bytes)
+                    .map_err(|_| Problem::InvalidEncoding { byte_offset: first_invalid_utf8(raw).unwrap_or(0) })?,
+            ),
+            Encoding::Latin1 => {
+                out.text.extend(bytes.iter().map(|&b| b as char));
                 out.end_field();
-                start = end as usize;
             }
         }
+        start = end as usize;
     }
     Ok(())
 }

@@ -48,7 +48,7 @@ pub struct Records<P> {
 
 impl<P> Records<P> {
     fn new() -> Self {
-        Records { fields: FieldBuf::default(), events: Vec::with_capacity(EVENTS_PER_MESSAGE) }
+        Records { fields: FieldBuf::with_capacity(EVENTS_PER_MESSAGE * 128), events: Vec::with_capacity(EVENTS_PER_MESSAGE) }
     }
 
     /// The fields of the records, `columns` per record, in event order.

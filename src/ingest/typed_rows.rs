@@ -162,8 +162,10 @@ impl TypedRows {
     /// instead of each row's being looked up as it is inserted: the Online
     /// Retail pass, whose load summary holds each order and product of its
     /// lines once (the lookups were a tenth of the pass's backend time).
+    /// (Text keys only, the ones `record_keys` takes: an integer key stays
+    /// recorded per row.)
     pub fn keys_from_caller(&mut self, column: &str) {
-        self.foreign_keys.iter_mut().filter(|k| k.column == column).for_each(|k| k.per_row = false);
+        self.foreign_keys.iter_mut().filter(|k| k.column == column && k.text).for_each(|k| k.per_row = false);
     }
 
     /// Records `keys` as written to `column` (see [`TypedRows::keys_from_caller`]).
