@@ -290,57 +290,157 @@ impl LoadChecker {
     }
 }
 
-/// Rows keyed by text, kept in the order their keys first appeared (so the
-/// tables written from them follow the file), with O(1) lookup.
+/// Ids of text keys, 0, 1, 2… in the order the keys first appear. The
+/// checking thread gives each accepted line the ids of its order, customer,
+/// product, values and price ([`SummaryIds`]), so that the summary on the
+/// backend's thread indexes vectors instead of hashing and comparing text
+/// (that was a sixth of the backend's work in the pass).
+#[derive(Default)]
+pub struct KeyIds {
+    index: IdMap<u32>,
+    /// the key last asked for and its id: an order's lines, and so its
+    /// customer's and country's, come one after another
+    last: Option<(String, u32)>,
+}
+
+impl KeyIds {
+    /// The id of `key`, a new one (the number of keys so far) the first time.
+    pub fn id(&mut self, key: &str) -> u32 {
+        self.id_within(key, usize::MAX).expect("ids are not limited")
+    }
+
+    /// [`Self::id`], or None for a new key once `limit` keys have ids.
+    pub fn id_within(&mut self, key: &str, limit: usize) -> Option<u32> {
+        if let Some((last, id)) = &self.last {
+            if last == key {
+                return Some(*id);
+            }
+        }
+        let id = match self.index.get(key) {
+            Some(&id) => id,
+            None if self.index.len() >= limit => return None,
+            None => {
+                let id = u32::try_from(self.index.len()).expect("fewer than 2^32 distinct keys in one load");
+                self.index.insert(key.to_string(), id);
+                id
+            }
+        };
+        match &mut self.last {
+            Some((last, last_id)) => {
+                last.clear();
+                last.push_str(key);
+                *last_id = id;
+            }
+            None => self.last = Some((key.to_string(), id)),
+        }
+        Some(id)
+    }
+}
+
+/// Distinct unit prices given an id at most: the backend caches each one's
+/// numeric (a few bytes), read once ([`LineIds::price`]).
+pub const MAX_CACHED_PRICES: usize = 100_000;
+
+/// The ids of one accepted line's keys and values ([`KeyIds`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct LineIds {
+    pub order: u32,
+    pub customer: u32,
+    pub product: u32,
+    /// ids of the load's countries, and of its descriptions
+    pub country: Option<u32>,
+    pub description: Option<u32>,
+    /// None past [`MAX_CACHED_PRICES`] distinct prices
+    pub price: Option<u32>,
+}
+
+/// Gives the accepted lines of one load their [`LineIds`], in line order,
+/// on whichever thread checks them.
+#[derive(Default)]
+pub struct SummaryIds {
+    orders: KeyIds,
+    customers: KeyIds,
+    products: KeyIds,
+    countries: KeyIds,
+    descriptions: KeyIds,
+    /// each product's description on its latest line that had one, and its
+    /// id: most lines repeat it, so most look up nothing
+    product_descriptions: Vec<Option<(String, u32)>>,
+    prices: KeyIds,
+}
+
+impl SummaryIds {
+    /// The ids of an accepted line (None for a refused one).
+    pub fn of(&mut self, line: &Checked) -> Option<LineIds> {
+        let a = line.outcome.as_ref().ok()?;
+        let product = self.products.id(a.product_id);
+        Some(LineIds {
+            // an accepted line has an invoice (classify refuses others)
+            order: self.orders.id(line.order_id.unwrap_or_default()),
+            customer: self.customers.id(a.customer_id),
+            product,
+            country: a.country.map(|c| self.countries.id(c)),
+            description: a.description.map(|d| self.description_id(product, d)),
+            price: self.prices.id_within(a.unit_price, MAX_CACHED_PRICES),
+        })
+    }
+
+    fn description_id(&mut self, product: u32, description: &str) -> u32 {
+        let at = product as usize;
+        if at >= self.product_descriptions.len() {
+            self.product_descriptions.resize(at + 1, None);
+        }
+        match &mut self.product_descriptions[at] {
+            Some((text, id)) if text == description => *id,
+            slot => {
+                let id = self.descriptions.id(description);
+                *slot = Some((description.to_string(), id));
+                id
+            }
+        }
+    }
+}
+
+/// Rows keyed by text in the order their keys first appeared (so the
+/// tables written from them follow the file): row `i` is the key of id `i`.
 #[derive(Debug)]
 pub struct FirstSeen<V> {
-    index: IdMap<usize>,
     pub rows: Vec<(String, V)>,
-    /// the row last asked for: an order's lines, and so its customer's,
-    /// come one after another
-    last: Option<usize>,
 }
 
 impl<V> Default for FirstSeen<V> {
     fn default() -> Self {
-        FirstSeen { index: IdMap::default(), rows: Vec::new(), last: None }
+        FirstSeen { rows: Vec::new() }
     }
 }
 
 impl<V> FirstSeen<V> {
-    /// The row of `key`, created by `new` the first time.
-    pub fn entry(&mut self, key: &str, new: impl FnOnce() -> V) -> &mut V {
-        let at = match self.last {
-            Some(last) if self.rows[last].0 == key => last,
-            _ => match self.index.get(key) {
-                Some(&at) => at,
-                None => {
-                    self.index.insert(key.to_string(), self.rows.len());
-                    self.rows.push((key.to_string(), new()));
-                    self.rows.len() - 1
-                }
-            },
-        };
-        self.last = Some(at);
+    /// The row of `key`, whose id is `id`, created by `new` the first time.
+    fn entry(&mut self, id: u32, key: &str, new: impl FnOnce() -> V) -> &mut V {
+        let at = id as usize;
+        if at == self.rows.len() {
+            self.rows.push((key.to_string(), new()));
+        }
+        // (ids come in first-seen order: a larger one is a bug, and panics)
         &mut self.rows[at].1
     }
 }
 
 /// A value and the (time, line) it was given at: the latest one wins, a
-/// later line on the same time included.
+/// later line on the same time included. The value is an id of
+/// [`LoadSummary::country`] or [`LoadSummary::description`].
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Latest {
     at: (i64, i64),
-    pub value: Option<String>,
+    pub value: Option<u32>,
 }
 
 impl Latest {
-    fn offer(slot: &mut Option<Latest>, at: (i64, i64), value: Option<&str>) {
+    fn offer(slot: &mut Option<Latest>, at: (i64, i64), value: Option<u32>) {
         match slot {
-            // most lines repeat the value they replace: no new String
-            Some(seen) if at >= seen.at && seen.value.as_deref() == value => seen.at = at,
             Some(seen) if at < seen.at => {}
-            _ => *slot = Some(Latest { at, value: value.map(str::to_string) }),
+            Some(seen) => *seen = Latest { at, value },
+            None => *slot = Some(Latest { at, value }),
         }
     }
 }
@@ -348,8 +448,9 @@ impl Latest {
 /// One order of a load: what its accepted lines say.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OrderSummary {
-    /// every accepted line of an invoice names the same customer ([`LoadChecker`])
-    pub customer_id: String,
+    /// its customer's row in [`LoadSummary::customers`]: every accepted
+    /// line of an invoice names the same customer ([`LoadChecker`])
+    pub customer: u32,
     pub is_return: bool,
     /// the earliest time and (separately) the earliest written date of its lines
     pub first_at: i64,
@@ -400,6 +501,8 @@ pub struct AcceptedLine<'a> {
     pub order_id: &'a str,
     pub is_return: bool,
     pub accepted: &'a Accepted<'a>,
+    /// given by [`SummaryIds`] to the load's accepted lines in line order
+    pub ids: LineIds,
     pub at: i64,
     pub date: i32,
     /// the typed unit price, None when it does not fit a `Fixed`
@@ -416,13 +519,17 @@ pub struct LoadSummary {
     pub orders: FirstSeen<OrderSummary>,
     pub customers: FirstSeen<Option<Latest>>,
     pub products: FirstSeen<Option<Latest>>,
+    /// the countries, and the descriptions, by id
+    countries: Vec<String>,
+    descriptions: Vec<String>,
 }
 
 impl LoadSummary {
+    /// Adds the accepted lines of a load, in line order.
     pub fn add(&mut self, line: &AcceptedLine) {
-        let a = line.accepted;
-        let order = self.orders.entry(line.order_id, || OrderSummary {
-            customer_id: a.customer_id.to_string(),
+        let (a, ids) = (line.accepted, line.ids);
+        let order = self.orders.entry(ids.order, line.order_id, || OrderSummary {
+            customer: ids.customer,
             is_return: line.is_return,
             first_at: line.at,
             first_date: line.date,
@@ -431,12 +538,34 @@ impl LoadSummary {
         OrderFacts::add(&mut order.facts, a.quantity, line.unit_price);
         order.first_at = order.first_at.min(line.at);
         order.first_date = order.first_date.min(line.date);
-        let at = (line.at, line.line_no);
-        Latest::offer(self.customers.entry(a.customer_id, || None), at, a.country);
-        let product = self.products.entry(a.product_id, || None);
-        if a.description.is_some() {
-            Latest::offer(product, at, a.description);
+        for (values, id, text) in [(&mut self.countries, ids.country, a.country), (&mut self.descriptions, ids.description, a.description)] {
+            if let (Some(id), Some(text)) = (id, text) {
+                if id as usize == values.len() {
+                    values.push(text.to_string());
+                }
+            }
         }
+        let at = (line.at, line.line_no);
+        Latest::offer(self.customers.entry(ids.customer, a.customer_id, || None), at, ids.country);
+        let product = self.products.entry(ids.product, a.product_id, || None);
+        if ids.description.is_some() {
+            Latest::offer(product, at, ids.description);
+        }
+    }
+
+    /// The country of a customer's [`Latest::value`].
+    pub fn country(&self, id: Option<u32>) -> Option<&str> {
+        id.map(|i| self.countries[i as usize].as_str())
+    }
+
+    /// The description of a product's [`Latest::value`].
+    pub fn description(&self, id: Option<u32>) -> Option<&str> {
+        id.map(|i| self.descriptions[i as usize].as_str())
+    }
+
+    /// The key of an order's customer.
+    pub fn customer_of(&self, order: &OrderSummary) -> &str {
+        &self.customers.rows[order.customer as usize].0
     }
 }
 
@@ -564,29 +693,64 @@ mod tests {
             ("536366", 13, 100, 5, accepted("17850", "85123A", Some("WHITE HEART"), Some("EIRE"))),
             ("536367", 14, 50, 2, accepted("14527", "85123A", Some("OLD NAME"), Some("Spain"))),
         ];
-        for (order_id, n, at, date, a) in &lines {
+        let mut ids = SummaryIds::default();
+        for (order_id, n, at, date, a) in lines {
             let unit_price = Some(Fixed { mantissa: 125, scale: 2 });
-            summary.add(&AcceptedLine { line_no: *n, order_id, is_return: order_id.starts_with('C'), accepted: a, at: *at, date: *date, unit_price });
+            let checked = Checked { order_id: Some(order_id), position: 1, outcome: Ok(a) };
+            let line_ids = ids.of(&checked).expect("an accepted line has ids");
+            let a = checked.outcome.as_ref().unwrap();
+            summary.add(&AcceptedLine { line_no: n, order_id, is_return: order_id.starts_with('C'), accepted: a, ids: line_ids, at, date, unit_price });
         }
         // 536365: 3 units at 1.25, then -2 (no sale amount); C536379: 3 at 1.25
         let facts: Vec<_> = summary.orders.rows.iter().map(|(_, o)| o.facts.clone().map(|f| (f.lines, f.units, f.sale_amount.map(|a| a.to_string())))).collect();
         assert_eq!(facts[0], Some((2, 1, Some("3.75".to_string()))));
         assert_eq!(facts[1], Some((1, 3, Some("3.75".to_string()))));
-        let orders: Vec<_> = summary.orders.rows.iter().map(|(k, o)| (k.as_str(), o.customer_id.as_str(), o.is_return, o.first_at, o.first_date)).collect();
+        let orders: Vec<_> = summary.orders.rows.iter().map(|(k, o)| (k.as_str(), summary.customer_of(o), o.is_return, o.first_at, o.first_date)).collect();
         assert_eq!(
             orders,
             [("536365", "17850", false, 80, 3), ("C536379", "14527", true, 90, 4), ("536366", "17850", false, 100, 5), ("536367", "14527", false, 50, 2)]
         );
-        let values = |rows: &FirstSeen<Option<Latest>>| -> Vec<(String, Option<String>)> {
-            rows.rows.iter().map(|(k, v)| (k.clone(), v.as_ref().and_then(|l| l.value.clone()))).collect()
+        let values = |rows: &FirstSeen<Option<Latest>>, text: fn(&LoadSummary, Option<u32>) -> Option<&str>| -> Vec<(String, Option<String>)> {
+            rows.rows.iter().map(|(k, v)| (k.clone(), text(&summary, v.as_ref().and_then(|l| l.value)).map(str::to_string))).collect()
         };
         assert_eq!(
-            values(&summary.customers),
+            values(&summary.customers, LoadSummary::country),
             [("17850".to_string(), Some("EIRE".to_string())), ("14527".to_string(), Some("France".to_string()))]
         );
         // 22633 never had a description: kept, without one
-        assert_eq!(values(&summary.products), [("85123A".to_string(), Some("WHITE HEART".to_string())), ("22633".to_string(), None)]);
+        assert_eq!(values(&summary.products, LoadSummary::description), [("85123A".to_string(), Some("WHITE HEART".to_string())), ("22633".to_string(), None)]);
         assert!(summary.products.rows[1].1.is_none());
+    }
+
+    #[test]
+    fn key_ids_number_keys_in_first_seen_order_within_a_limit() {
+        let mut ids = KeyIds::default();
+        let got: Vec<u32> = ["536365", "536365", "C536379", "536365", "536366", "C536379"].iter().map(|k| ids.id(k)).collect();
+        assert_eq!(got, [0, 0, 1, 0, 2, 1]);
+        let mut prices = KeyIds::default();
+        let got: Vec<Option<u32>> = ["2.55", "3.39", "2.55", "7.65", "3.39", "7.65"].iter().map(|p| prices.id_within(p, 2)).collect();
+        // a third price gets no id, ever; the first two keep theirs
+        assert_eq!(got, [Some(0), Some(1), Some(0), None, Some(1), None]);
+    }
+
+    #[test]
+    fn summary_ids_are_given_to_accepted_lines_only() {
+        let mut checker = LoadChecker::default();
+        let mut ids = SummaryIds::default();
+        let first = ids.of(&checker.check(&line("536365", "6", "2.55", "17850.0"))).unwrap();
+        assert_eq!(first, LineIds { order: 0, customer: 0, product: 0, country: Some(0), description: Some(0), price: Some(0) });
+        assert_eq!(ids.of(&checker.check(&line("536365", "6", "2.55", ""))), None);
+        let mut other = line("536366", "1", "1.00", "13748");
+        other.country = Some("France");
+        other.description = Some("HEART");
+        let next = ids.of(&checker.check(&other)).unwrap();
+        assert_eq!(next, LineIds { order: 1, customer: 1, product: 0, country: Some(1), description: Some(1), price: Some(1) });
+        // the description a product had before keeps its id
+        let again = ids.of(&checker.check(&line("536366", "2", "1.00", "13748"))).unwrap();
+        assert_eq!((again.product, again.description, again.country), (0, Some(0), Some(0)));
+        other.stock_code = Some("22633");
+        let new_product = ids.of(&checker.check(&other)).unwrap();
+        assert_eq!((new_product.product, new_product.description), (1, Some(1)));
     }
 
     #[test]

@@ -18,7 +18,7 @@
 //! round trip through COPY cost more than the checks themselves. Reading a
 //! file and the rules run on a helper thread ([`FileChecker`]); the rest,
 //! which calls PostgreSQL, on the backend's.
-use super::online_retail::{self, AcceptedLine, Checked, CheckedOf, LoadChecker, LoadSummary};
+use super::online_retail::{self, AcceptedLine, Checked, CheckedOf, LineIds, LoadChecker, LoadSummary, SummaryIds, MAX_CACHED_PRICES};
 use super::record_stream::{FieldText, Prepare, RecordFields};
 use super::temp_rows::{self, TempRows, TypeInput};
 use super::typed_rows::TypedRows;
@@ -121,15 +121,13 @@ struct Inputs {
     key: String,
 }
 
-/// Distinct unit prices kept at most (their numerics are a few bytes each).
-const MAX_CACHED_PRICES: usize = 100_000;
-
 /// Unit prices read once per distinct text, with their exact value: a file
 /// repeats a few thousand prices over millions of lines, and numeric_in
-/// with the exact-value read was a tenth of the pass's own work.
+/// with the exact-value read was a tenth of the pass's own work. Indexed by
+/// the price ids of [`LineIds`] (the first [`MAX_CACHED_PRICES`] prices).
 struct Prices {
     input: TypeInput,
-    seen: online_retail::IdMap<(Datum, Option<Fixed>)>,
+    cached: Vec<(Datum, Option<Fixed>)>,
     /// where the cached numerics live: the pass's context, never reset
     /// with the lines
     memory: PgMemoryContexts,
@@ -137,23 +135,26 @@ struct Prices {
 
 impl Prices {
     fn new() -> Self {
-        Prices { input: TypeInput::new(pg_sys::NUMERICOID), seen: Default::default(), memory: PgMemoryContexts::new("c360 unit prices") }
+        Prices { input: TypeInput::new(pg_sys::NUMERICOID), cached: Vec::new(), memory: PgMemoryContexts::new("c360 unit prices") }
     }
 
-    /// The numeric of `text` as numeric_in reads it, and its exact value.
-    fn read(&mut self, text: &str) -> (Datum, Option<Fixed>) {
-        if let Some(&known) = self.seen.get(text) {
+    /// The numeric of `text` (price id `id`) as numeric_in reads it, and its exact value.
+    fn read(&mut self, text: &str, id: Option<u32>) -> (Datum, Option<Fixed>) {
+        if let Some(&known) = id.and_then(|i| self.cached.get(i as usize)) {
             return known;
         }
         let datum = self.input.read(text);
         // SAFETY: a numeric datum, just read by numeric_in
         let exact = unsafe { numeric_fixed(datum) };
-        if self.seen.len() < MAX_CACHED_PRICES {
+        if let Some(i) = id {
+            // ids come in first-seen order: this is the next one
+            debug_assert_eq!(i as usize, self.cached.len());
+            debug_assert!(self.cached.len() < MAX_CACHED_PRICES);
             // SAFETY: copies the numeric into the cache's context
             let kept = unsafe {
                 self.memory.switch_to(|_| Datum::from(pg_sys::pg_detoast_datum_copy(datum.cast_mut_ptr())))
             };
-            self.seen.insert(text.to_string(), (kept, exact));
+            self.cached.push((kept, exact));
         }
         (datum, exact)
     }
@@ -398,12 +399,13 @@ fn write_line(
     line_no: i64,
     raw: &[Option<&str>; 8],
     line: Checked,
+    ids: Option<LineIds>,
 ) {
-    match &line.outcome {
-        Ok(a) => {
+    match (&line.outcome, ids) {
+        (Ok(a), Some(ids)) => {
             // an accepted line has an invoice (classify refuses others)
             let order_id = line.order_id.unwrap_or_default();
-            let (unit_price, exact_price) = inputs.prices.read(a.unit_price);
+            let (unit_price, exact_price) = inputs.prices.read(a.unit_price, ids.price);
             line.write_order_item_id(&mut inputs.key);
             tables.accepted(line_no, order_id, &inputs.key, a.product_id, a.quantity, unit_price);
             summary.add(&AcceptedLine {
@@ -412,11 +414,13 @@ fn write_line(
                 order_id,
                 is_return: line.is_return().unwrap_or_default(),
                 accepted: a,
+                ids,
                 at: inputs.timestamptz.read(a.order_timestamp).value() as i64,
                 date: inputs.date.read(a.order_date).value() as i32,
             });
         }
-        Err(refusal) => {
+        (Ok(_), None) => unreachable!("SummaryIds gives every accepted line its ids"),
+        (Err(refusal), _) => {
             let raw_values: [(&str, Option<&str>); 8] = std::array::from_fn(|i| (ONLINE_RETAIL_COLUMNS[i], raw[i]));
             tables.refused(line_no, refusal.reason, &refusal.message, temp_rows::jsonb_object(&raw_values));
         }
@@ -436,7 +440,7 @@ fn write_summary(summary: &LoadSummary, creator: &str) {
             memory.switch_to(|_| {
                 let mut values = [
                     temp_rows::text(order_id),
-                    temp_rows::text(&o.customer_id),
+                    temp_rows::text(summary.customer_of(o)),
                     temp_rows::text(if o.is_return { RETURN_STATUS } else { SALE_STATUS }),
                     Datum::from(o.first_date),
                     Datum::from(o.first_at),
@@ -454,10 +458,15 @@ fn write_summary(summary: &LoadSummary, creator: &str) {
         }
     }
     orders.finish();
-    for (table, rows) in [("c360_checked_customers", &summary.customers), ("c360_checked_products", &summary.products)] {
+    type ValueText = fn(&LoadSummary, Option<u32>) -> Option<&str>;
+    let tables: [(&str, _, ValueText); 2] = [
+        ("c360_checked_customers", &summary.customers, LoadSummary::country),
+        ("c360_checked_products", &summary.products, LoadSummary::description),
+    ];
+    for (table, rows, text) in tables {
         let mut out = TempRows::open(table, &KEYED_VALUE_TYPES, creator);
         for (key, latest) in &rows.rows {
-            let (value, null) = optional_text(latest.as_ref().and_then(|l| l.value.as_deref()));
+            let (value, null) = optional_text(text(summary, latest.as_ref().and_then(|l| l.value)));
             out.insert(&mut [temp_rows::text(key), value], &mut [false, null]);
         }
         out.finish();
@@ -492,12 +501,13 @@ impl CheckingPass {
         }
     }
 
-    /// Writes one line, checked by a [`LoadChecker`] fed every line in order.
-    fn line(&mut self, line_no: i64, raw: &[Option<&str>; 8], checked: Checked) {
+    /// Writes one line, checked by a [`LoadChecker`] and given its ids by
+    /// a [`SummaryIds`], both fed every line in order.
+    fn line(&mut self, line_no: i64, raw: &[Option<&str>; 8], checked: Checked, ids: Option<LineIds>) {
         let CheckingPass { summary, inputs, tables, line_memory, .. } = self;
         // SAFETY: nothing allocated in the context outlives the line (the
         // tuple is copied into its page; cached datums are by value).
-        unsafe { line_memory.switch_to(|_| write_line(summary, inputs, tables, line_no, raw, checked)) };
+        unsafe { line_memory.switch_to(|_| write_line(summary, inputs, tables, line_no, raw, checked, ids)) };
         if (self.lines() as usize).is_multiple_of(BATCH_LINES) {
             // SAFETY: as above: nothing of the context is referenced any more.
             unsafe { self.line_memory.reset() };
@@ -535,20 +545,28 @@ impl CheckingPass {
 #[search_path(pg_catalog, pg_temp)]
 fn _check_online_retail_load(load_id: i64) -> i64 {
     let mut pass = CheckingPass::open(STAGED_CREATOR, load_id, DirectWrites::default());
-    let mut checker = LoadChecker::default();
-    read_staged_lines(load_id, |line_no, raw| pass.line(line_no, raw, checker.check(&line_of(raw))));
+    let (mut checker, mut ids) = (LoadChecker::default(), SummaryIds::default());
+    read_staged_lines(load_id, |line_no, raw| {
+        let checked = checker.check(&line_of(raw));
+        let line_ids = ids.of(&checked);
+        pass.line(line_no, raw, checked, line_ids)
+    });
     pass.finish()
 }
 
-/// The rules, run on the reader thread as the file is read (they need no
-/// PostgreSQL call): each record's outcome, its texts located in its fields.
-struct FileChecker(LoadChecker);
+/// The rules and the summary's ids, run on the reader thread as the file
+/// is read (they need no PostgreSQL call): each record's outcome, its texts
+/// located in its fields, and an accepted one's ids.
+#[derive(Default)]
+struct FileChecker(LoadChecker, SummaryIds);
 
 impl Prepare for FileChecker {
-    type Prepared = CheckedOf<FieldText>;
-    fn prepare(&mut self, fields: RecordFields<'_>) -> CheckedOf<FieldText> {
+    type Prepared = (CheckedOf<FieldText>, Option<LineIds>);
+    fn prepare(&mut self, fields: RecordFields<'_>) -> Self::Prepared {
         let raw: [Option<&str>; 8] = std::array::from_fn(|i| (i < fields.len()).then(|| fields.get(i)));
-        self.0.check(&line_of(&raw)).map(|text| FieldText::locate(&fields, text))
+        let checked = self.0.check(&line_of(&raw));
+        let ids = self.1.of(&checked);
+        (checked.map(|text| FieldText::locate(&fields, text)), ids)
     }
 }
 
@@ -560,10 +578,10 @@ struct FileLines {
     refused: RefusedRecords,
 }
 
-impl RecordSink<CheckedOf<FieldText>> for FileLines {
-    fn record(&mut self, line: u64, fields: RecordFields, checked: CheckedOf<FieldText>) {
+impl RecordSink<(CheckedOf<FieldText>, Option<LineIds>)> for FileLines {
+    fn record(&mut self, line: u64, fields: RecordFields, (checked, ids): (CheckedOf<FieldText>, Option<LineIds>)) {
         let raw: [Option<&str>; 8] = std::array::from_fn(|i| Some(fields.get(i)));
-        self.pass.line(line as i64, &raw, checked.map(|text| text.resolve(&fields)));
+        self.pass.line(line as i64, &raw, checked.map(|text| text.resolve(&fields)), ids);
     }
 
     fn refuse(&mut self, line: u64, reason: &str, message: String, raw_text: Option<String>, raw_fields: Option<&[String]>) {
@@ -602,7 +620,7 @@ fn _check_online_retail_file(
     let load_id = register_load(SOURCE, path);
     let direct = DirectWrites { order_items: lines_into_order_items, rejects: refused_into_rejects };
     let mut lines = FileLines { load_id, pass: CheckingPass::open(FILE_CREATOR, load_id, direct), refused: RefusedRecords::default() };
-    let read = read_csv_file(path, SOURCE, &columns, header, opts, FileChecker(LoadChecker::default()), &mut lines);
+    let read = read_csv_file(path, SOURCE, &columns, header, opts, FileChecker::default(), &mut lines);
     let FileLines { pass, mut refused, .. } = lines;
     refused.write(load_id);
     pass.finish();
