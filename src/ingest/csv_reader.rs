@@ -124,6 +124,13 @@ pub struct FieldBuf {
     ends: Vec<u32>,
 }
 
+/// A position in a [`FieldBuf`] ([`FieldBuf::mark`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct FieldMark {
+    text: usize,
+    fields: usize,
+}
+
 impl FieldBuf {
     /// Room for `bytes` of text (a message's buffer is sized once, not
     /// grown record by record).
@@ -169,6 +176,27 @@ impl FieldBuf {
 
     pub fn to_strings(&self) -> Vec<String> {
         (0..self.len()).map(|i| self.get(i).to_string()).collect()
+    }
+
+    /// Where the next field will start: what [`Self::truncate`] goes back to.
+    pub fn mark(&self) -> FieldMark {
+        FieldMark { text: self.text.len(), fields: self.ends.len() }
+    }
+
+    /// The indexes of the fields appended since `mark`.
+    pub fn fields_since(&self, mark: FieldMark) -> std::ops::Range<usize> {
+        mark.fields..self.len()
+    }
+
+    /// The fields appended since `mark`.
+    pub fn strings_since(&self, mark: FieldMark) -> Vec<String> {
+        (mark.fields..self.len()).map(|i| self.get(i).to_string()).collect()
+    }
+
+    /// Drops the fields appended since `mark`.
+    pub fn truncate(&mut self, mark: FieldMark) {
+        self.text.truncate(mark.text);
+        self.ends.truncate(mark.fields);
     }
 
     /// Ends the field being appended to `text`. (Its offsets fit in u32: a
@@ -436,6 +464,13 @@ impl<R: Read> CsvReader<R> {
     /// to the longest record.
     pub fn next_into(&mut self, fields: &mut FieldBuf) -> io::Result<Option<Next>> {
         fields.clear();
+        self.next_append(fields)
+    }
+
+    /// [`Self::next_into`], the record's fields appended to those `fields`
+    /// holds already (a malformed record appends none).
+    pub fn next_append(&mut self, fields: &mut FieldBuf) -> io::Result<Option<Next>> {
+        let before = fields.mark();
         loop {
             if !self.started {
                 while self.buf.len() - self.pos < 3 && !self.eof {
@@ -471,7 +506,7 @@ impl<R: Read> CsvReader<R> {
                     return Ok(Some(match decode_into(&self.opts, raw, &mut self.scratch, fields) {
                         Ok(()) => Next::Record { line },
                         Err(problem) => {
-                            fields.clear();
+                            fields.truncate(before);
                             Next::Malformed(Malformed { line, raw: self.raw_text(raw), problem })
                         }
                     }));

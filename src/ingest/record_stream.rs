@@ -203,7 +203,11 @@ pub fn stream_records<R: Read, P: Prepare>(
     let mut batch = Records::new();
     let mut record = FieldBuf::default();
     let end = loop {
-        let next = match reader.next_into(&mut record) {
+        // Fields in the file's order go straight into the message; others
+        // are read into `record` and put in column order.
+        let direct = file_field.as_deref().is_some_and(|f| f.iter().enumerate().all(|(column, &field)| column == field));
+        let mark = batch.fields.mark();
+        let next = match if direct { reader.next_append(&mut batch.fields) } else { reader.next_into(&mut record) } {
             Ok(Some(next)) => next,
             Ok(None) => break Ok(read),
             Err(e) => break Err(Stop::Read(e.to_string())),
@@ -231,7 +235,17 @@ pub fn stream_records<R: Read, P: Prepare>(
                     }
                 }
                 read += 1;
-                if record.len() == 1 && record.get(0).is_empty() && columns.len() > 1 {
+                let (fields, first) = if direct {
+                    let appended = batch.fields.fields_since(mark);
+                    (appended.len(), appended.start)
+                } else {
+                    (record.len(), 0)
+                };
+                let source = if direct { &batch.fields } else { &record };
+                if fields == 1 && source.get(first).is_empty() && columns.len() > 1 {
+                    if direct {
+                        batch.fields.truncate(mark);
+                    }
                     batch.events.push(Event::Refused {
                         line,
                         reason: "blank_line",
@@ -239,13 +253,18 @@ pub fn stream_records<R: Read, P: Prepare>(
                         raw_text: Some(String::new()),
                         raw_fields: None,
                     });
-                } else if record.len() != columns.len() {
-                    let message =
-                        format!("expected {} fields ({}), found {}", columns.len(), columns.join(", "), record.len());
-                    batch.events.push(Event::Refused { line, reason: "wrong_field_count", message, raw_text: None, raw_fields: Some(record.to_strings()) });
+                } else if fields != columns.len() {
+                    let message = format!("expected {} fields ({}), found {fields}", columns.len(), columns.join(", "));
+                    let raw_fields = if direct { batch.fields.strings_since(mark) } else { record.to_strings() };
+                    if direct {
+                        batch.fields.truncate(mark);
+                    }
+                    batch.events.push(Event::Refused { line, reason: "wrong_field_count", message, raw_text: None, raw_fields: Some(raw_fields) });
                 } else {
-                    for &field in file_field.as_deref().unwrap_or_default() {
-                        batch.fields.push(record.get(field));
+                    if !direct {
+                        for &field in file_field.as_deref().unwrap_or_default() {
+                            batch.fields.push(record.get(field));
+                        }
                     }
                     let prepared = prepare.prepare(batch.last(columns.len()));
                     batch.events.push(Event::Record { line, prepared });
@@ -371,6 +390,35 @@ mod tests {
                 "6 unterminated_quote None".to_string(),
             ]
         );
+    }
+
+    #[test]
+    fn records_in_column_order_go_straight_into_the_message_and_refusals_leave_nothing() {
+        // the header in column order (and none at all): fields are appended
+        // to the message as read; a refused record's fields are taken out
+        let body = "536365,85123A,6\n\n1,2\n1,2,3,4\n\"open,x,y\n536366,22633,1\n";
+        let expected = vec![
+            "2 536365|85123A|6 1".to_string(),
+            "3 blank_line None".to_string(),
+            "4 wrong_field_count Some([\"1\", \"2\"])".to_string(),
+            "5 wrong_field_count Some([\"1\", \"2\", \"3\", \"4\"])".to_string(),
+            "6 unterminated_quote None".to_string(),
+            // (an unterminated quote refuses its first line only)
+            "7 536366|22633|1 2".to_string(),
+        ];
+        let (seen, end) = stream(&format!("InvoiceNo,StockCode,Quantity\n{body}"), None);
+        assert_eq!(end, Ok(6));
+        assert_eq!(seen, expected);
+        let (seen, end) = stream(body, Some(false));
+        assert_eq!(end, Ok(6));
+        let shifted: Vec<String> = expected
+            .iter()
+            .map(|e| {
+                let (line, rest) = e.split_once(' ').unwrap();
+                format!("{} {rest}", line.parse::<u64>().unwrap() - 1)
+            })
+            .collect();
+        assert_eq!(seen, shifted);
     }
 
     #[test]
