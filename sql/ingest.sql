@@ -399,13 +399,24 @@ BEGIN
   -- the joins below, whose typed side has its own statistics and keys. The
   -- lines are analyzed when the load repeats known orders (below).
 
-  WITH up AS (
-    INSERT INTO c360.customers AS t (customer_id, country, load_id)
-    SELECT customer_id, country, p_load FROM pg_temp.c360_checked_customers
-    ON CONFLICT (customer_id) DO UPDATE SET country = EXCLUDED.country, load_id = EXCLUDED.load_id
-    WHERE t.country IS DISTINCT FROM EXCLUDED.country
-    RETURNING t.customer_id)
-  INSERT INTO pg_temp.c360_touched SELECT o.order_id FROM c360.orders o JOIN up USING (customer_id)
+  -- Customers whose country changed, then the new ones: an update and an
+  -- anti-joined insert, as for the orders and lines below (ON CONFLICT's
+  -- speculative insertion took 270 ms for the 43,710 customers of a first
+  -- 10x load; ingest holds its lock, so no other writer races for the keys).
+  -- The orders of changed customers have their facts rebuilt.
+  WITH updated AS (
+    UPDATE c360.customers t SET country = c.country, load_id = p_load
+    FROM pg_temp.c360_checked_customers c
+    WHERE t.customer_id = c.customer_id AND t.country IS DISTINCT FROM c.country
+    RETURNING t.customer_id),
+  inserted AS (
+    INSERT INTO c360.customers (customer_id, country, load_id)
+    SELECT c.customer_id, c.country, p_load FROM pg_temp.c360_checked_customers c
+    WHERE NOT EXISTS (SELECT 1 FROM c360.customers t WHERE t.customer_id = c.customer_id)
+    RETURNING customer_id)
+  INSERT INTO pg_temp.c360_touched
+  SELECT o.order_id FROM c360.orders o
+  JOIN (SELECT customer_id FROM updated UNION ALL SELECT customer_id FROM inserted) up USING (customer_id)
   ON CONFLICT DO NOTHING;
 
   -- a load that gives no description keeps the known one
