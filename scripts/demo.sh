@@ -8,7 +8,6 @@ source "$(dirname "$0")/env.sh"
 cd "$C360_ROOT"
 
 bash scripts/setup.sh
-mkdir -p target
 bash scripts/install.sh --release
 bash scripts/cluster.sh start
 
