@@ -433,53 +433,74 @@ BEGIN
   restore_orders := c360._begin_bulk_write('c360.orders', load_orders);
   -- the facts of the orders new to c360 are written with them (below)
   restore_facts := c360._begin_bulk_write('c360.fact_orders', load_orders);
-  -- (the work table read directly by each step: a CTE over it would be
-  -- materialized, spilling to disk at 100x)
-  WITH updated AS (
-    UPDATE c360.orders t
-    SET customer_id = c.customer_id, order_status = c.order_status, order_date = c.order_date,
-        order_timestamp = c.order_timestamp, load_id = p_load
-    FROM pg_temp.c360_checked_orders c
-    WHERE t.order_id = c.order_id
-      AND (t.customer_id, t.order_status, t.order_date, t.order_timestamp)
-          IS DISTINCT FROM (c.customer_id, c.order_status, c.order_date, c.order_timestamp)
-    RETURNING t.order_id),
-  -- the orders new to c360 (all CTEs see the orders as they were before
-  -- this statement)
-  fresh AS (
-    SELECT c.* FROM pg_temp.c360_checked_orders c WHERE NOT EXISTS (SELECT 1 FROM c360.orders t WHERE t.order_id = c.order_id)),
-  inserted AS (
+  IF NOT EXISTS (SELECT 1 FROM c360.orders) AND NOT EXISTS (SELECT 1 FROM c360.fact_orders) THEN
+    -- A first load: every order is new and none has facts yet, so the
+    -- statement below reduces to three plain scans of the work table, with
+    -- no anti-joins and no materialized CTE (100x: 10.5 s -> 5.9 s).
     INSERT INTO c360.orders (order_id, customer_id, order_status, order_date, order_timestamp, load_id)
-    SELECT c.order_id, c.customer_id, c.order_status, c.order_date, c.order_timestamp, p_load FROM fresh c
-    RETURNING 1),
-  -- (updated and fresh orders are distinct; the anti-join against the
-  -- orders listed before this statement does what ON CONFLICT DO NOTHING
-  -- did, without a speculative insertion per order). An order new to c360
-  -- has no lines but this load's (a line key names its order), so the line
-  -- sums the pass kept are its facts' sums: its fact_orders row is written
-  -- here, as _refresh_touched_facts would write it, instead of reading its
-  -- lines back. Left to _refresh_touched_facts: the updated orders, those
-  -- without sums (a price too large to sum in the pass), and those that
-  -- still have a facts row (an order deleted outside ingest keeps it until
-  -- the next refresh; _refresh_touched_facts replaces it).
-  facts AS (
+    SELECT c.order_id, c.customer_id, c.order_status, c.order_date, c.order_timestamp, p_load
+    FROM pg_temp.c360_checked_orders c;
+    GET DIAGNOSTICS new_orders = ROW_COUNT;
     INSERT INTO c360.fact_orders (order_id, customer_id, order_timestamp, order_date, order_status, is_sale, is_return, revenue, lines, units)
     SELECT c.order_id, c.customer_id, c.order_timestamp, c.order_date, c.order_status,
            c.order_status = ANY (s.revenue) AND c.sale_amount IS NOT NULL,
            c.order_status = ANY (s.returns),
            CASE WHEN c.order_status = ANY (s.revenue) THEN coalesce(c.sale_amount, 0) ELSE 0 END,
            c.lines, c.units
-    FROM fresh c CROSS JOIN c360._order_status_kinds() s
-    WHERE c.has_facts AND NOT EXISTS (SELECT 1 FROM c360.fact_orders f WHERE f.order_id = c.order_id)),
-  touched AS (
+    FROM pg_temp.c360_checked_orders c CROSS JOIN c360._order_status_kinds() s
+    WHERE c.has_facts;
     INSERT INTO pg_temp.c360_touched (order_id)
-    SELECT u.order_id FROM (
-      SELECT order_id FROM updated
-      UNION ALL
-      SELECT c.order_id FROM fresh c
-      WHERE NOT c.has_facts OR EXISTS (SELECT 1 FROM c360.fact_orders f WHERE f.order_id = c.order_id)) u
-    WHERE NOT EXISTS (SELECT 1 FROM pg_temp.c360_touched k WHERE k.order_id = u.order_id))
-  SELECT count(*) INTO new_orders FROM inserted;
+    SELECT c.order_id FROM pg_temp.c360_checked_orders c WHERE NOT c.has_facts
+    ON CONFLICT DO NOTHING;
+  ELSE
+    -- (the work table read directly by each step: a CTE over it would be
+    -- materialized, spilling to disk at 100x)
+    WITH updated AS (
+      UPDATE c360.orders t
+      SET customer_id = c.customer_id, order_status = c.order_status, order_date = c.order_date,
+          order_timestamp = c.order_timestamp, load_id = p_load
+      FROM pg_temp.c360_checked_orders c
+      WHERE t.order_id = c.order_id
+        AND (t.customer_id, t.order_status, t.order_date, t.order_timestamp)
+            IS DISTINCT FROM (c.customer_id, c.order_status, c.order_date, c.order_timestamp)
+      RETURNING t.order_id),
+    -- the orders new to c360 (all CTEs see the orders as they were before
+    -- this statement)
+    fresh AS (
+      SELECT c.* FROM pg_temp.c360_checked_orders c WHERE NOT EXISTS (SELECT 1 FROM c360.orders t WHERE t.order_id = c.order_id)),
+    inserted AS (
+      INSERT INTO c360.orders (order_id, customer_id, order_status, order_date, order_timestamp, load_id)
+      SELECT c.order_id, c.customer_id, c.order_status, c.order_date, c.order_timestamp, p_load FROM fresh c
+      RETURNING 1),
+    -- (updated and fresh orders are distinct; the anti-join against the
+    -- orders listed before this statement does what ON CONFLICT DO NOTHING
+    -- did, without a speculative insertion per order). An order new to c360
+    -- has no lines but this load's (a line key names its order), so the line
+    -- sums the pass kept are its facts' sums: its fact_orders row is written
+    -- here, as _refresh_touched_facts would write it, instead of reading its
+    -- lines back. Left to _refresh_touched_facts: the updated orders, those
+    -- without sums (a price too large to sum in the pass), and those that
+    -- still have a facts row (an order deleted outside ingest keeps it until
+    -- the next refresh; _refresh_touched_facts replaces it).
+    facts AS (
+      INSERT INTO c360.fact_orders (order_id, customer_id, order_timestamp, order_date, order_status, is_sale, is_return, revenue, lines, units)
+      SELECT c.order_id, c.customer_id, c.order_timestamp, c.order_date, c.order_status,
+             c.order_status = ANY (s.revenue) AND c.sale_amount IS NOT NULL,
+             c.order_status = ANY (s.returns),
+             CASE WHEN c.order_status = ANY (s.revenue) THEN coalesce(c.sale_amount, 0) ELSE 0 END,
+             c.lines, c.units
+      FROM fresh c CROSS JOIN c360._order_status_kinds() s
+      WHERE c.has_facts AND NOT EXISTS (SELECT 1 FROM c360.fact_orders f WHERE f.order_id = c.order_id)),
+    touched AS (
+      INSERT INTO pg_temp.c360_touched (order_id)
+      SELECT u.order_id FROM (
+        SELECT order_id FROM updated
+        UNION ALL
+        SELECT c.order_id FROM fresh c
+        WHERE NOT c.has_facts OR EXISTS (SELECT 1 FROM c360.fact_orders f WHERE f.order_id = c.order_id)) u
+      WHERE NOT EXISTS (SELECT 1 FROM pg_temp.c360_touched k WHERE k.order_id = u.order_id))
+    SELECT count(*) INTO new_orders FROM inserted;
+  END IF;
   PERFORM c360._end_bulk_write(restore_orders);
   PERFORM c360._end_bulk_write(restore_facts);
   IF new_orders < load_orders THEN

@@ -427,11 +427,19 @@ fn write_line(
     }
 }
 
-/// Writes the load's orders, customers and products into their work tables.
+/// Writes the load's orders (in key order), customers and products (in file
+/// order) into their work tables.
 fn write_summary(summary: &LoadSummary, creator: &str) {
     let mut orders = TempRows::open("c360_checked_orders", &ORDERS_TYPES, creator);
     let mut memory = PgMemoryContexts::new("c360 load orders");
-    for (n, (order_id, o)) in summary.orders.rows.iter().enumerate() {
+    // In key order (bytewise, as orders' COLLATE "C" key sorts): inserting
+    // them into c360.orders then appends to its primary key's rightmost leaf
+    // instead of descending to a random one per order (100x, 2.2M orders:
+    // that INSERT took 3.9 s in file order, 2.7 s in key order).
+    let rows = &summary.orders.rows;
+    let mut by_key: Vec<usize> = (0..rows.len()).collect();
+    by_key.sort_unstable_by(|&a, &b| rows[a].0.as_bytes().cmp(rows[b].0.as_bytes()));
+    for (n, (order_id, o)) in by_key.into_iter().map(|i| &rows[i]).enumerate() {
         let facts = o.facts.as_ref();
         let sale_amount = facts.and_then(|f| f.sale_amount);
         // SAFETY: the datums live until the row is inserted; the context is

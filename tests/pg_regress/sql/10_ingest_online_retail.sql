@@ -74,3 +74,24 @@ FROM c360.fact_orders f
 JOIN (SELECT order_id, count(*) AS lines, sum(quantity) AS units, sum(quantity * unit_price) FILTER (WHERE quantity > 0) AS revenue
       FROM c360.order_items GROUP BY order_id) s USING (order_id)
 WHERE f.order_id IN ('900001', '900002', '900003') ORDER BY f.order_id;
+
+-- The same new orders as a first load (no orders or facts yet: ingest
+-- writes them with three plain scans of its work table): a facts row for
+-- each order, the too-precise one summed from its lines in SQL.
+DROP EXTENSION c360 CASCADE;
+CREATE EXTENSION c360;
+INSERT INTO c360.load_log (source, file_name, status, staged_at) VALUES ('online_retail', NULL, 'staged', clock_timestamp());
+INSERT INTO c360.stage_online_retail (load_id, line_no, invoiceno, stockcode, description, quantity, invoicedate, unitprice, customerid, country)
+SELECT currval('c360.load_log_load_id_seq'), v.line_no, v.invoiceno, v.stockcode, 'mixed', v.quantity, '2011-01-05 10:00', v.unitprice, '12345.0', 'Malaysia'
+FROM (VALUES (6, '900002', 'P6', '2', '3.25'), (7, '900002', 'P7', '1', '0.10')) v (line_no, invoiceno, stockcode, quantity, unitprice)
+UNION ALL
+SELECT currval('c360.load_log_load_id_seq'), 7 + n, '900003', 'P8', 'mixed', '90000000', '2011-01-05 10:00', '9999.999999999999999999999999', '12345.0', 'Malaysia'
+FROM generate_series(1, 200) n;
+SELECT source, rows_read, rows_accepted, rows_rejected, rows_duplicate FROM c360.ingest();
+SELECT f.order_id, f.lines, f.units, f.revenue,
+       (f.lines, f.units, f.revenue) = (s.lines, s.units, s.revenue) AS facts_are_the_lines_summed
+FROM c360.fact_orders f
+JOIN (SELECT order_id, count(*) AS lines, sum(quantity) AS units, sum(quantity * unit_price) FILTER (WHERE quantity > 0) AS revenue
+      FROM c360.order_items GROUP BY order_id) s USING (order_id)
+ORDER BY f.order_id;
+SELECT count(*) AS orders, (SELECT count(*) FROM c360.fact_orders) AS fact_rows FROM c360.orders;
