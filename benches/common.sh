@@ -113,9 +113,9 @@ replicate_file() {  # replicate_file N -> $dir/online_retail_Nx.csv
     fresh_db c360_cmp_scratch
     c360_psql -d "$db" -qc "CREATE TABLE raw (line bigserial, $raw_columns)" \
       -c "COPY raw ($(sed 's/ text//g' <<<"$raw_columns")) FROM '$dir/online_retail.csv' CSV HEADER" \
-      -c "COPY (SELECT regexp_replace(invoiceno, '[0-9]+', (substring(invoiceno FROM '[0-9]+')::bigint + k * 1000000)::text),
+      -c "COPY (SELECT regexp_replace(invoiceno, '[0-9]+', (substring(invoiceno FROM '[0-9]+')::bigint + k * 1000000)::text) AS invoiceno,
                        stockcode, description, quantity, invoicedate, unitprice,
-                       CASE WHEN coalesce(customerid, '') = '' THEN customerid ELSE (customerid::numeric + k * 100000)::text END, country
+                       CASE WHEN coalesce(customerid, '') = '' THEN customerid ELSE (customerid::numeric + k * 100000)::text END AS customerid, country
                 FROM raw, generate_series(0, $n - 1) k ORDER BY k, line)
           TO '$f' WITH (FORMAT csv, HEADER)" >&2
     drop_db

@@ -10,8 +10,8 @@ COMMENT ON FUNCTION c360.order_line_problem(text, text) IS
   'NULL when an order_items quantity and unit_price are acceptable (quantity > 0, price >= 0, amount < 10^12), else {reason, message}';
 COMMENT ON FUNCTION c360._check_online_retail_load(bigint) IS
   'internal (ingest): checks the staged lines of an Online Retail load in file order into pg_temp.c360_checked_lines (accepted) and c360_refused_lines, and its orders, customers and products into pg_temp.c360_checked_orders, _customers and _products';
-COMMENT ON FUNCTION c360._check_online_retail_file(text, boolean, text, text, text, boolean, boolean) IS
-  'internal (load_csv): registers a load and checks the lines of an Online Retail file on the server as they are read, into the work tables of _check_online_retail_load, or (a first bulk load) straight into c360.order_items and c360.rejects; malformed records go to c360.rejects';
+COMMENT ON FUNCTION c360._check_online_retail_file(text, boolean, text, text, text, boolean, boolean, boolean) IS
+  'internal (load_csv): registers a load and checks the lines of an Online Retail file on the server as they are read, into the work tables of _check_online_retail_load, or (a first bulk load) straight into c360.order_items and c360.rejects, and (no orders yet) the orders'' facts into c360.fact_orders; malformed records go to c360.rejects';
 COMMENT ON FUNCTION c360._server_file_size(text) IS 'internal (load_csv): the size in bytes of a file on the database server, for roles that may read server files';
 COMMENT ON FUNCTION c360._online_retail_work_tables() IS 'internal: creates the work tables of an Online Retail checking pass';
 COMMENT ON FUNCTION c360._begin_ingest() IS 'internal: takes the ingest lock and sets the transaction''s time zone and memory for an ingest; returns the time zone to restore';

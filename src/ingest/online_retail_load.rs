@@ -8,11 +8,14 @@
 //!   line — its problem and raw values;
 //! - `pg_temp.c360_checked_orders`, `_customers`, `_products`: the load's
 //!   orders (with their line sums), customers and products, one row each;
-//! - `pg_temp.c360_checked_counts`: the lines accepted and refused.
+//! - `pg_temp.c360_checked_counts`: the lines accepted and refused, and the
+//!   rows stored straight into typed tables.
 //!
 //! A file's first bulk load (`load_csv` says so) stores its accepted lines
 //! in `c360.order_items` and its refused ones in `c360.rejects` directly
-//! instead ([`super::typed_rows`]), where an INSERT would do nothing more.
+//! instead ([`super::typed_rows`]), where an INSERT would do nothing more;
+//! and when c360 holds no orders yet, its orders' facts in
+//! `c360.fact_orders` too.
 //!
 //! Rows are formed as tuples and heap-inserted ([`temp_rows`]): a text
 //! round trip through COPY cost more than the checks themselves. Reading a
@@ -212,6 +215,84 @@ const REJECTS_COLUMNS: [(&str, pg_sys::Oid); 8] = [
     ("rejected_at", pg_sys::TIMESTAMPTZOID),
 ];
 
+/// Columns of `c360.fact_orders`, which a first load's order facts go
+/// straight into.
+const FACT_ORDERS_COLUMNS: [(&str, pg_sys::Oid); 10] = [
+    ("order_id", pg_sys::TEXTOID),
+    ("customer_id", pg_sys::TEXTOID),
+    ("order_timestamp", pg_sys::TIMESTAMPTZOID),
+    ("order_date", pg_sys::DATEOID),
+    ("order_status", pg_sys::TEXTOID),
+    ("is_sale", pg_sys::BOOLOID),
+    ("is_return", pg_sys::BOOLOID),
+    ("revenue", pg_sys::NUMERICOID),
+    ("lines", pg_sys::INT4OID),
+    ("units", pg_sys::INT8OID),
+];
+
+/// The facts of a first load's orders, written straight into
+/// `c360.fact_orders` as `_ingest_online_retail` writes them from
+/// `c360_checked_orders` (the same values, with heap_multi_insert instead
+/// of an INSERT per row).
+struct FactRows {
+    rows: TypedRows,
+    /// (revenue, return) for the pass's sale and return statuses, from
+    /// `c360._order_status_kinds()` as the SQL reads them
+    sale_kinds: (bool, bool),
+    return_kinds: (bool, bool),
+}
+
+impl FactRows {
+    /// None when `c360.fact_orders` does not qualify ([`TypedRows::open`]).
+    fn open() -> Option<Self> {
+        let kinds = Spi::get_one_with_args::<Vec<Option<bool>>>(
+            "SELECT ARRAY[$1 = ANY (s.revenue), $1 = ANY (s.returns), $2 = ANY (s.revenue), $2 = ANY (s.returns)]
+             FROM c360._order_status_kinds() s",
+            &[SALE_STATUS.into(), RETURN_STATUS.into()],
+        )
+        .unwrap_or_else(|e| super::spi_failed("reading the order status kinds", e))?;
+        // (NULL: a rules row without a status; the SQL's ANY would be NULL
+        // too, which its NOT NULL columns refuse: left to the SQL)
+        let [Some(sale_revenue), Some(sale_return), Some(return_revenue), Some(return_return)] = kinds[..] else {
+            return None;
+        };
+        let rows = TypedRows::open("fact_orders", &FACT_ORDERS_COLUMNS)?;
+        Some(FactRows { rows, sale_kinds: (sale_revenue, sale_return), return_kinds: (return_revenue, return_return) })
+    }
+
+    /// Writes the facts row of order `order_id`, unless its line count does
+    /// not fit fact_orders' integer (left to the SQL, which then refuses
+    /// it as an INSERT would); whether it was written.
+    ///
+    /// # Safety
+    /// In a memory context reset only after the row is inserted.
+    unsafe fn insert(&mut self, order_id: &str, customer_id: &str, order: &online_retail::OrderSummary, facts: &online_retail::OrderFacts) -> bool {
+        let Ok(lines) = i32::try_from(facts.lines) else { return false };
+        let (revenue_status, return_status) = if order.is_return { self.return_kinds } else { self.sale_kinds };
+        let zero = || Datum::from(unsafe { pg_sys::int64_div_fast_to_numeric(0, 0) });
+        let revenue = match facts.sale_amount {
+            Some(amount) if revenue_status => unsafe { fixed_to_numeric(amount) },
+            _ => zero(),
+        };
+        self.rows.insert(
+            &[
+                temp_rows::text(order_id),
+                temp_rows::text(customer_id),
+                Datum::from(order.first_at),
+                Datum::from(order.first_date),
+                temp_rows::text(if order.is_return { RETURN_STATUS } else { SALE_STATUS }),
+                Datum::from(revenue_status && facts.sale_amount.is_some()),
+                Datum::from(return_status),
+                revenue,
+                Datum::from(lines),
+                Datum::from(facts.units),
+            ],
+            &[false; 10],
+        );
+        true
+    }
+}
+
 /// Where accepted lines go: the work table, or `c360.order_items` itself.
 enum AcceptedRows {
     Work(TempRows),
@@ -279,6 +360,8 @@ impl FixedTexts {
 struct DirectWrites {
     order_items: bool,
     rejects: bool,
+    /// a first load's order facts, into `c360.fact_orders`
+    fact_orders: bool,
 }
 
 impl LineTables {
@@ -356,7 +439,7 @@ impl LineTables {
     /// Closes the tables; records in `pg_temp.c360_checked_counts` the lines
     /// accepted and refused, and how many of each went straight into
     /// `order_items` and `rejects`.
-    fn finish(self, creator: &str, summary: &LoadSummary) {
+    fn finish(self, creator: &str, summary: &LoadSummary, stored_facts: Option<i64>) {
         let stored_accepted = match self.accepted {
             AcceptedRows::Work(t) => {
                 t.finish();
@@ -375,10 +458,10 @@ impl LineTables {
             }
             RefusedRows::Rejects(rows) => rows.finish(),
         };
-        let mut counts = TempRows::open("c360_checked_counts", &[pg_sys::INT8OID; 4], creator);
+        let mut counts = TempRows::open("c360_checked_counts", &[pg_sys::INT8OID; 5], creator);
         counts.insert(
-            &mut [self.counts.0, self.counts.1, stored_accepted, stored_refused].map(Datum::from),
-            &mut [false; 4],
+            &mut [self.counts.0, self.counts.1, stored_accepted, stored_refused, stored_facts.unwrap_or(0)].map(Datum::from),
+            &mut [false, false, false, false, stored_facts.is_none()],
         );
         counts.finish();
     }
@@ -428,8 +511,11 @@ fn write_line(
 }
 
 /// Writes the load's orders (in key order), customers and products (in file
-/// order) into their work tables.
-fn write_summary(summary: &LoadSummary, creator: &str) {
+/// order) into their work tables, and the orders' facts into
+/// `c360.fact_orders` when `facts` is given; returns the facts rows written
+/// there. (An order has_facts in its work table when its facts are there
+/// to write, or, with `facts`, when they were written.)
+fn write_summary(summary: &LoadSummary, creator: &str, mut facts_out: Option<FactRows>) -> Option<i64> {
     let mut orders = TempRows::open("c360_checked_orders", &ORDERS_TYPES, creator);
     let mut memory = PgMemoryContexts::new("c360 load orders");
     // In key order (bytewise, as orders' COLLATE "C" key sorts): inserting
@@ -458,6 +544,10 @@ fn write_summary(summary: &LoadSummary, creator: &str) {
                     sale_amount.map_or(Datum::from(0), |a| fixed_to_numeric(a)),
                 ];
                 let mut nulls = [false, false, false, false, false, false, facts.is_none(), facts.is_none(), sale_amount.is_none()];
+                if let Some(out) = facts_out.as_mut() {
+                    let written = facts.is_some_and(|f| out.insert(order_id, summary.customer_of(o), o, f));
+                    values[5] = Datum::from(written);
+                }
                 orders.insert(&mut values, &mut nulls);
             });
             if n % BATCH_LINES == BATCH_LINES - 1 {
@@ -466,6 +556,7 @@ fn write_summary(summary: &LoadSummary, creator: &str) {
         }
     }
     orders.finish();
+    let stored_facts = facts_out.map(|out| out.rows.finish());
     type ValueText = fn(&LoadSummary, Option<u32>) -> Option<&str>;
     let tables: [(&str, _, ValueText); 2] = [
         ("c360_checked_customers", &summary.customers, LoadSummary::country),
@@ -479,6 +570,7 @@ fn write_summary(summary: &LoadSummary, creator: &str) {
         }
         out.finish();
     }
+    stored_facts
 }
 
 /// The pass over one load's lines, in line order: each line checked and
@@ -491,6 +583,8 @@ struct CheckingPass {
     /// BATCH_LINES lines: memory stays bounded by a batch, not the load
     line_memory: PgMemoryContexts,
     creator: &'static str,
+    /// the orders' facts go straight into `c360.fact_orders`
+    facts_direct: bool,
 }
 
 impl CheckingPass {
@@ -506,6 +600,7 @@ impl CheckingPass {
             tables: LineTables::open(creator, load_id, direct),
             line_memory: PgMemoryContexts::new("c360 checking pass"),
             creator,
+            facts_direct: direct.fact_orders,
         }
     }
 
@@ -536,8 +631,9 @@ impl CheckingPass {
     /// Closes the line tables and writes the summary tables; the lines checked.
     fn finish(self) -> i64 {
         let lines = self.lines();
-        self.tables.finish(self.creator, &self.summary);
-        write_summary(&self.summary, self.creator);
+        let facts = self.facts_direct.then(FactRows::open).flatten();
+        let stored_facts = write_summary(&self.summary, self.creator, facts);
+        self.tables.finish(self.creator, &self.summary, stored_facts);
         lines
     }
 }
@@ -607,8 +703,9 @@ impl RecordSink<(CheckedOf<FieldText>, Option<LineIds>)> for FileLines {
 /// malformed records go to `c360.rejects`) and checks each record as
 /// `_check_online_retail_load` checks a staged line, into the same work
 /// tables — or, when `load_csv` has begun the bulk path of an empty
-/// `order_items` (`lines_into_order_items`) or of `rejects`
-/// (`refused_into_rejects`), straight into those tables where
+/// `order_items` (`lines_into_order_items`), of `rejects`
+/// (`refused_into_rejects`) or, with no orders yet, of `fact_orders`
+/// (`facts_into_fact_orders`: the orders' facts), straight into those tables where
 /// [`TypedRows::open`] allows it. Leaves the load importing, with its
 /// records read and refused counted; returns its id.
 #[pg_extern(volatile, parallel_unsafe)]
@@ -621,12 +718,13 @@ fn _check_online_retail_file(
     encoding: &str,
     lines_into_order_items: bool,
     refused_into_rejects: bool,
+    facts_into_fact_orders: bool,
 ) -> i64 {
     require_server_file_access(path);
     let opts = csv_options(delimiter, quote, encoding);
     let columns: Vec<String> = ONLINE_RETAIL_COLUMNS.iter().map(|c| c.to_string()).collect();
     let load_id = register_load(SOURCE, path);
-    let direct = DirectWrites { order_items: lines_into_order_items, rejects: refused_into_rejects };
+    let direct = DirectWrites { order_items: lines_into_order_items, rejects: refused_into_rejects, fact_orders: facts_into_fact_orders };
     let mut lines = FileLines { load_id, pass: CheckingPass::open(FILE_CREATOR, load_id, direct), refused: RefusedRecords::default() };
     let read = read_csv_file(path, SOURCE, &columns, header, opts, FileChecker::default(), &mut lines);
     let FileLines { pass, mut refused, .. } = lines;

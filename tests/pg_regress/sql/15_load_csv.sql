@@ -25,9 +25,11 @@ INSERT INTO c360.settings (name, value) VALUES ('bulk_load_min_rows', '1');
 CREATE TEMP TABLE foreign_keys_before AS
 SELECT oid, conname FROM pg_constraint WHERE conrelid IN ('c360.order_items'::regclass, 'c360.rejects'::regclass) AND contype = 'f';
 SELECT rows_read, rows_accepted, rows_rejected, rows_duplicate FROM c360.load_csv('online_retail', :'file');
--- ...which shows in when the rows were written: the lines before the load's
--- orders (command ids), the refused lines before the load was marked read
+-- ...which shows in when the rows were written: the lines, and (no orders
+-- yet) the orders' facts, before the load's orders (command ids), the
+-- refused lines before the load was marked read
 SELECT (SELECT max(cmin::text::int) FROM c360.order_items) < (SELECT min(cmin::text::int) FROM c360.orders) AS lines_stored_by_the_pass,
+       (SELECT max(cmin::text::int) FROM c360.fact_orders) < (SELECT min(cmin::text::int) FROM c360.orders) AS facts_stored_by_the_pass,
        (SELECT bool_and(r.rejected_at < g.staged_at) FROM c360.rejects r JOIN c360.load_log g USING (load_id)
         WHERE r.raw_values IS NOT NULL) AS rejects_stored_by_the_pass;
 -- The foreign keys of order_items and rejects stayed in place, valid (the
@@ -236,3 +238,28 @@ SELECT * FROM c360.load_csv('online_retail', :'file');
 RESET ROLE;
 DROP OWNED BY c360_file_reader;
 DROP ROLE c360_file_reader;
+
+-- A first load whose facts the pass stores itself, with an order whose
+-- 200 lines are too precise to sum exactly there (28 significant digits
+-- each): that order's facts are summed from its lines in SQL, the others
+-- are the pass's sums; one facts row per order either way.
+DROP EXTENSION c360 CASCADE;
+CREATE EXTENSION c360;
+INSERT INTO c360.settings (name, value) VALUES ('bulk_load_min_rows', '1');
+SELECT current_setting('data_directory') || '/c360_load_csv_precise.csv' AS precise \gset
+COPY (SELECT * FROM (VALUES ('900002', 'P6', 'mixed', '2', '2011-01-05 10:00', '3.25', '12345.0', 'Malaysia'),
+                            ('900002', 'P7', 'mixed', '1', '2011-01-05 10:00', '0.10', '12345.0', 'Malaysia')) v
+      UNION ALL
+      SELECT '900003', 'P8', 'mixed', '90000000', '2011-01-05 10:00', '9999.999999999999999999999999', '12345.0', 'Malaysia'
+      FROM generate_series(1, 200)) TO :'precise' WITH (FORMAT csv, HEADER false);
+SELECT rows_read, rows_accepted, rows_rejected FROM c360.load_csv('online_retail', :'precise', header => false);
+SELECT f.order_id, f.lines, f.units, f.revenue,
+       (f.lines, f.units, f.revenue) = (s.lines, s.units, s.revenue) AS facts_are_the_lines_summed
+FROM c360.fact_orders f
+JOIN (SELECT order_id, count(*) AS lines, sum(quantity) AS units, sum(quantity * unit_price) FILTER (WHERE quantity > 0) AS revenue
+      FROM c360.order_items GROUP BY order_id) s USING (order_id)
+ORDER BY f.order_id;
+SELECT count(*) AS orders, (SELECT count(*) FROM c360.fact_orders) AS fact_rows FROM c360.orders;
+\i :checks
+SELECT * FROM fact_orders_differences;
+DELETE FROM c360.settings WHERE name = 'bulk_load_min_rows';
