@@ -448,6 +448,8 @@ BEGIN
     GET DIAGNOSTICS new_orders = ROW_COUNT;
     -- (has_facts: the facts are in the work table to write, or were stored)
     IF stored_facts IS NULL THEN
+      -- (the facts the general statement's "facts" step writes below, and
+      -- FactRows in src/ingest/online_retail_load.rs when the pass stores them)
       INSERT INTO c360.fact_orders (order_id, customer_id, order_timestamp, order_date, order_status, is_sale, is_return, revenue, lines, units)
       SELECT c.order_id, c.customer_id, c.order_timestamp, c.order_date, c.order_status,
              c.order_status = ANY (s.revenue) AND c.sale_amount IS NOT NULL,
@@ -1004,7 +1006,8 @@ BEGIN
       restore_lines := c360._begin_bulk_write('c360.order_items', estimated_lines, true);
       IF restore_lines IS NOT NULL THEN
         restore_rejects := c360._begin_bulk_write('c360.rejects', estimated_lines, true);
-        IF NOT EXISTS (SELECT 1 FROM c360.fact_orders) THEN
+        -- (orders is locked already: order_items' foreign key references it)
+        IF NOT EXISTS (SELECT 1 FROM c360.orders) AND NOT EXISTS (SELECT 1 FROM c360.fact_orders) THEN
           restore_facts := c360._begin_bulk_write('c360.fact_orders', estimated_lines);
         END IF;
       END IF;

@@ -269,10 +269,10 @@ impl FactRows {
     unsafe fn insert(&mut self, order_id: &str, customer_id: &str, order: &online_retail::OrderSummary, facts: &online_retail::OrderFacts) -> bool {
         let Ok(lines) = i32::try_from(facts.lines) else { return false };
         let (revenue_status, return_status) = if order.is_return { self.return_kinds } else { self.sale_kinds };
-        let zero = || Datum::from(unsafe { pg_sys::int64_div_fast_to_numeric(0, 0) });
         let revenue = match facts.sale_amount {
             Some(amount) if revenue_status => unsafe { fixed_to_numeric(amount) },
-            _ => zero(),
+            // the SQL's 0: scale 0
+            _ => Datum::from(unsafe { pg_sys::int64_div_fast_to_numeric(0, 0) }),
         };
         self.rows.insert(
             &[
